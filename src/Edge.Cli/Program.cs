@@ -1,0 +1,3 @@
+using Edge.Cli;
+
+return await Commands.RunAsync(args).ConfigureAwait(false);
