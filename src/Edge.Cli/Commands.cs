@@ -1,20 +1,21 @@
 namespace Edge.Cli;
 
-/// <summary>Dispatches <c>edge &lt;command&gt;</c> to the command implementations in this folder.</summary>
+/// <summary>One top-level <c>edge</c> command, found by reflection: add a class under Commands/, nothing else to register.</summary>
+internal interface ICommand
+{
+    /// <summary>The first word on the command line (<c>up</c>, <c>route</c>, <c>manifest</c>, ...).</summary>
+    string Name { get; }
+
+    /// <summary>One or more usage lines shown by <c>edge help</c>.</summary>
+    string Usage { get; }
+
+    /// <summary>Runs with the arguments after the name. Exit codes: 0 ok, 1 failure, 2 usage or validation error.</summary>
+    Task<int> RunAsync(string[] args, CancellationToken ct);
+}
+
+/// <summary>Dispatches <c>edge &lt;command&gt;</c>.</summary>
 internal static class Commands
 {
-    private const string Usage = """
-        usage: edge <command> [options]
-
-          up                  run the whole solution locally on the simulator (see README)
-          test                build and run every test (handled by the ./edge script)
-          route eval          evaluate a route condition or a route against a message file
-          manifest build      expand deployment.template.json into config/deployment.<platform>.json
-          manifest validate   check a deployment manifest
-          hub                 start the simulator hub alone
-          deploy|twin|method|monitor   fleet operations through the IoT Hub service API (or the simulator)
-        """;
-
     public static async Task<int> RunAsync(string[] args)
     {
         using var cts = new CancellationTokenSource();
@@ -23,15 +24,41 @@ internal static class Commands
             e.Cancel = true;
             cts.Cancel();
         };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cts.Cancel();
+
+        var commands = typeof(ICommand).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t))
+            .Select(t => (ICommand)Activator.CreateInstance(t)!)
+            .OrderBy(c => c.Name, StringComparer.Ordinal)
+            .ToList();
 
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            Console.WriteLine(Usage);
+            PrintUsage(Console.Out, commands);
             return args.Length == 0 ? 2 : 0;
         }
 
-        await Task.CompletedTask.ConfigureAwait(false);
-        Console.Error.WriteLine($"edge: unknown command '{args[0]}'\n{Usage}");
-        return 2;
+        var command = commands.FirstOrDefault(c => c.Name == args[0]);
+        if (command is null)
+        {
+            Console.Error.WriteLine($"edge: unknown command '{args[0]}'");
+            PrintUsage(Console.Error, commands);
+            return 2;
+        }
+
+        return await command.RunAsync(args[1..], cts.Token).ConfigureAwait(false);
+    }
+
+    private static void PrintUsage(TextWriter w, List<ICommand> commands)
+    {
+        w.WriteLine("usage: edge <command> [options]\n");
+        w.WriteLine("  test                 install what the tests need, build, run every test (the ./edge script)");
+        foreach (var c in commands)
+        {
+            foreach (var line in c.Usage.Split('\n'))
+            {
+                w.WriteLine("  " + line.TrimEnd());
+            }
+        }
     }
 }
