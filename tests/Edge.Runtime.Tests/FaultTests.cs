@@ -74,7 +74,7 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task LoadGen_KilledHardMidStream_RestartLosesNothing()
     {
-        const int N = 1200;
+        const int N = 800;
         var env = _broker.ModuleEnvironment(State);
         env["LoadGen__Rate"] = "400";
         env["LoadGen__Count"] = N.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -84,7 +84,7 @@ public sealed class FaultTests : IAsyncLifetime
 
         await using (var first = ModuleProcess.Start(dll, env))
         {
-            await TestBroker.WaitUntilAsync(() => _broker.Events.Count() >= 300, Wait, "LoadGen's first messages\n" + first.Output);
+            await TestBroker.WaitUntilAsync(() => _broker.Events.Count() >= 250, Wait, "LoadGen's first messages\n" + first.Output);
             first.KillHard();
         }
 
