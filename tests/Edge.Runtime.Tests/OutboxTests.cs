@@ -164,7 +164,14 @@ public sealed class OutboxTests : IDisposable
         var publisher = new RecordingPublisher { FailOnce = "m3" };
         using var cts = new CancellationTokenSource();
         var pump = Task.Run(() => new OutboxPump(box, publisher, _metrics, new FakeLogger(_logs), _time).RunAsync(cts.Token), TestContext.Current.CancellationToken);
-        await TestBroker.WaitUntilAsync(() => box.Count == 0, TimeSpan.FromSeconds(10), "the outbox to drain");
+        await TestBroker.WaitUntilAsync(
+            () =>
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(50));
+                return box.Count == 0;
+            },
+            TimeSpan.FromSeconds(10),
+            "the outbox to drain after the failure");
         await cts.CancelAsync();
         await pump;
 
