@@ -7,6 +7,8 @@ namespace Edge.Hub.Supervisor;
 /// <summary>What every module runner shares.</summary>
 internal sealed record RunnerContext(
     SupervisorOptions Options,
+    string StateDirectory,
+    string CaCertificatePath,
     ModuleLauncher Launcher,
     Func<string, string> ConnectionStringForModule,
     ILogger Logger,
@@ -57,10 +59,10 @@ internal sealed class ModuleRunner : IAsyncDisposable
     {
         Definition = definition;
         _ctx = ctx;
-        ModuleStateDirectory = Path.Combine(ctx.Options.StateDirectory, "modules", definition.Id);
+        ModuleStateDirectory = Path.Combine(ctx.StateDirectory, "modules", definition.Id);
         _output = new ModuleOutput(
             definition.Id,
-            Path.Combine(ctx.Options.StateDirectory, "logs", definition.Id + ".log"),
+            Path.Combine(ctx.StateDirectory, "logs", definition.Id + ".log"),
             ctx.Options.MaxLogFileBytes,
             ctx.Options.OnOutput,
             ctx.Time,
@@ -410,7 +412,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
             }
 
             SetSimulatorVariable(psi, ConnectionStringVariable, _ctx.ConnectionStringForModule(Id));
-            SetSimulatorVariable(psi, CaCertificateVariable, _ctx.Options.CaCertificatePath);
+            SetSimulatorVariable(psi, CaCertificateVariable, _ctx.CaCertificatePath);
             SetSimulatorVariable(psi, StateDirectoryVariable, ModuleStateDirectory);
 
             process = new Process { StartInfo = psi };
@@ -495,7 +497,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
         {
             process.Kill(entireProcessTree: true);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or NotSupportedException)
+        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or NotSupportedException or ObjectDisposedException)
         {
             // Already exited.
         }
@@ -618,7 +620,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
         {
             if (bind.IsNamedVolume)
             {
-                var hostPath = VolumePath(_ctx.Options.StateDirectory, bind.Source);
+                var hostPath = VolumePath(_ctx.StateDirectory, bind.Source);
                 Directory.CreateDirectory(hostPath);
                 Log.VolumeCreated(_ctx.Logger, Id, bind.Source, hostPath, bind.Target);
             }

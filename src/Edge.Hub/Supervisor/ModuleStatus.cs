@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
 namespace Edge.Hub.Supervisor;
 
 /// <summary>
@@ -23,7 +26,55 @@ public sealed record ModuleStatus(
     int RestartCount,
     long? RssBytes,
     long? PeakRssBytes,
-    string? Error);
+    string? Error)
+{
+    /// <summary>
+    /// This status as edgeAgent reports <c>modules.{id}</c>: <c>runtimeStatus</c>, <c>statusDescription</c> (the error),
+    /// <c>exitCode</c>, <c>startTimeUtc</c>, <c>lastExitTimeUtc</c>, <c>restartCount</c>; plus the simulator's
+    /// <c>pid</c>, <c>rssBytes</c> and <c>peakRssBytes</c>. Unknown values are left out.
+    /// </summary>
+    public JsonObject ToReportedJson()
+    {
+        var o = new JsonObject { ["runtimeStatus"] = RuntimeStatus };
+        if (Error is not null)
+        {
+            o["statusDescription"] = Error;
+        }
+
+        if (ExitCode is { } code)
+        {
+            o["exitCode"] = code;
+        }
+
+        if (StartTimeUtc is { } start)
+        {
+            o["startTimeUtc"] = start.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        }
+
+        if (LastExitTimeUtc is { } exit)
+        {
+            o["lastExitTimeUtc"] = exit.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        }
+
+        o["restartCount"] = RestartCount;
+        if (Pid is { } pid)
+        {
+            o["pid"] = pid;
+        }
+
+        if (RssBytes is { } rss)
+        {
+            o["rssBytes"] = rss;
+        }
+
+        if (PeakRssBytes is { } peak)
+        {
+            o["peakRssBytes"] = peak;
+        }
+
+        return o;
+    }
+}
 
 /// <summary>The <see cref="ModuleStatus.RuntimeStatus"/> values (edgeAgent's reported <c>runtimeStatus</c> strings).</summary>
 public static class RuntimeStatuses

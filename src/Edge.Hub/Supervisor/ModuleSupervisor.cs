@@ -39,7 +39,7 @@ public sealed class ModuleSupervisor : IAsyncDisposable
         _time = time;
         Directory.CreateDirectory(options.StateDirectory);
         Launcher = new ModuleLauncher(options.Launchers, options.RepoRoot);
-        _context = new RunnerContext(options, Launcher, connectionStringForModule, logger, time, Publish);
+        _context = new RunnerContext(options, Path.GetFullPath(options.StateDirectory), Path.GetFullPath(options.CaCertificatePath), Launcher, connectionStringForModule, logger, time, Publish);
         _sampler = SampleMemoryAsync(_disposeCts.Token);
     }
 
@@ -79,6 +79,9 @@ public sealed class ModuleSupervisor : IAsyncDisposable
                 .Where(r => desired.TryGetValue(r.Id, out var d) && d.Fingerprint == r.Definition.Fingerprint && r.Definition.DesiredRunning && !d.DesiredRunning)
                 .ToList();
             var added = desired.Keys.Where(id => !current.ContainsKey(id)).ToList();
+            var starting = added.Concat(changed.Select(r => r.Id))
+                .Concat(current.Values.Where(r => desired.TryGetValue(r.Id, out var d) && d.Fingerprint == r.Definition.Fingerprint && !r.Definition.DesiredRunning && d.DesiredRunning).Select(r => r.Id))
+                .ToHashSet(StringComparer.Ordinal);
             Log.Applying(_logger, Names(added), Names(changed.Select(r => r.Id)), Names(removed.Select(r => r.Id)), Names(stopping.Select(r => r.Id)));
 
             // Stop what goes away or changes, later starters first (the reverse of startup order).
@@ -126,7 +129,8 @@ public sealed class ModuleSupervisor : IAsyncDisposable
             }
 
             // Start in ascending startupOrder; a group starts once every module of the previous one has been started.
-            var toStart = current.Values.Where(r => r.Definition.DesiredRunning);
+            // Unchanged modules are left alone (a 'never' module that exited stays exited, as with edgeAgent).
+            var toStart = current.Values.Where(r => r.Definition.DesiredRunning && starting.Contains(r.Id));
             foreach (var group in toStart.GroupBy(r => r.Definition.StartupOrder).OrderBy(g => g.Key))
             {
                 await Task.WhenAll(group.Select(r => r.StartAsync(ct))).ConfigureAwait(false);

@@ -198,6 +198,12 @@ public sealed class ModuleSupervisorTests
 
         var failed = await h.WaitForStatusAsync("m", RuntimeStatuses.Failed);
         failed.ExitCode.ShouldBe(137);
+        var reported = failed.ToReportedJson();
+        reported["runtimeStatus"]!.GetValue<string>().ShouldBe("failed");
+        reported["exitCode"]!.GetValue<int>().ShouldBe(137);
+        reported["restartCount"]!.GetValue<int>().ShouldBe(0);
+        reported["startTimeUtc"]!.GetValue<string>().ShouldBe("2000-01-01T00:00:00.0000000Z");
+        reported.ContainsKey("pid").ShouldBeFalse();
         await Should.ThrowAsync<InvalidOperationException>(() => h.Supervisor.KillAsync("nope", Ct));
     }
 
@@ -270,6 +276,25 @@ public sealed class ModuleSupervisorTests
         await h.Supervisor.ApplyAsync(Desired(("keep", Module("always")), ("change", Module("always", env: changedEnv)), ("add", Module("always"))), Ct);
         h.Status("keep").RuntimeStatus.ShouldBe(RuntimeStatuses.Running);
         h.Status("keep").Pid.ShouldNotBe(keepPid);
+    }
+
+    [Fact]
+    public async Task ApplyAsync_SameDocumentAgain_LeavesExitedAndRunningModulesAlone()
+    {
+        await using var h = new SupervisorHarness(new FakeTimeProvider());
+        h.Launch("once", "exit 3");
+        h.Launch("daemon", SleepForever);
+        var doc = Desired(("once", Module("never")), ("daemon", Module("always")));
+        await h.Supervisor.ApplyAsync(doc, Ct);
+        await h.WaitForStatusAsync("once", RuntimeStatuses.Failed);
+        var pid = h.Status("daemon").Pid;
+
+        await h.Supervisor.ApplyAsync(doc.DeepClone().AsObject(), Ct);
+
+        await SettleAsync();
+        h.Events("once").Count(e => e.RuntimeStatus == RuntimeStatuses.Running).ShouldBe(1);
+        h.Status("once").RuntimeStatus.ShouldBe(RuntimeStatuses.Failed);
+        h.Status("daemon").Pid.ShouldBe(pid);
     }
 
     [Fact]
