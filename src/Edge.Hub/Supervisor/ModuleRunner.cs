@@ -390,6 +390,16 @@ internal sealed class ModuleRunner : IAsyncDisposable
     private (Process? Process, Task[] Pumps, string? Error) Spawn(ModuleLaunchSpec spec)
     {
         Process? process = null;
+        string connectionString;
+        try
+        {
+            connectionString = _ctx.ConnectionStringForModule(Id);
+        }
+        catch (Exception ex)
+        {
+            return (null, [], StartFailed(spec, "no connection string: " + ex.Message));
+        }
+
         try
         {
             Directory.CreateDirectory(ModuleStateDirectory);
@@ -411,7 +421,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
                 psi.Environment[name] = value;
             }
 
-            SetSimulatorVariable(psi, ConnectionStringVariable, _ctx.ConnectionStringForModule(Id));
+            SetSimulatorVariable(psi, ConnectionStringVariable, connectionString);
             SetSimulatorVariable(psi, CaCertificateVariable, _ctx.CaCertificatePath);
             SetSimulatorVariable(psi, StateDirectoryVariable, ModuleStateDirectory);
 
@@ -422,15 +432,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
         catch (Exception ex) when (ex is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or FormatException)
         {
             process?.Dispose();
-            var error = $"cannot start module {Id} ({spec.FileName}): {ex.Message}";
-            Log.ModuleStartFailed(_ctx.Logger, Id, error);
-            _output.Write("supervisor", error);
-            lock (_gate)
-            {
-                _error = error;
-            }
-
-            return (null, [], error);
+            return (null, [], StartFailed(spec, ex.Message));
         }
 
         var pumps = new[]
@@ -457,6 +459,19 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
         _ctx.Publish(snapshot);
         return (process, pumps, null);
+    }
+
+    private string StartFailed(ModuleLaunchSpec spec, string reason)
+    {
+        var error = $"cannot start module {Id} ({spec.FileName}): {reason}";
+        Log.ModuleStartFailed(_ctx.Logger, Id, error);
+        _output.Write("supervisor", error);
+        lock (_gate)
+        {
+            _error = error;
+        }
+
+        return error;
     }
 
     private void SetSimulatorVariable(ProcessStartInfo psi, string name, string value)

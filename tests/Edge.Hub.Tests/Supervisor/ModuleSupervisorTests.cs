@@ -414,6 +414,20 @@ public sealed class ModuleSupervisorTests
     }
 
     [Fact]
+    public async Task ApplyAsync_ConnectionStringUnavailable_BacksOffWithError()
+    {
+        await using var h = new SupervisorHarness(new FakeTimeProvider(), connectionString: id => throw new KeyNotFoundException($"no identity {id}")) { AllowErrorLogs = true };
+        h.Launch("m", SleepForever);
+
+        await h.Supervisor.ApplyAsync(Desired(("m", Module("always"))), Ct);
+
+        var backoff = await h.WaitForStatusAsync("m", RuntimeStatuses.Backoff);
+        backoff.Error.ShouldNotBeNull();
+        backoff.Error.ShouldContain("no identity m");
+        backoff.ExitCode.ShouldBeNull();
+    }
+
+    [Fact]
     public async Task ApplyAsync_InvalidDocument_ThrowsWithPathsAndLeavesRunningModulesUntouched()
     {
         await using var h = new SupervisorHarness();

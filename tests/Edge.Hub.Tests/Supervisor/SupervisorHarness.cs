@@ -14,10 +14,12 @@ internal sealed class SupervisorHarness : IAsyncDisposable
     private readonly List<ModuleStatus> _events = [];
     private readonly List<(string ModuleId, string Line)> _output = [];
     private readonly List<(Func<bool> Condition, TaskCompletionSource Done)> _waiters = [];
+    private readonly Func<string, string> _connectionString;
     private ModuleSupervisor? _supervisor;
 
-    public SupervisorHarness(TimeProvider? time = null, Action<SupervisorOptions>? configure = null)
+    public SupervisorHarness(TimeProvider? time = null, Action<SupervisorOptions>? configure = null, Func<string, string>? connectionString = null)
     {
+        _connectionString = connectionString ?? ConnectionString;
         Time = time ?? TimeProvider.System;
         Root = Path.Combine(Path.GetTempPath(), "edge-supervisor-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Root);
@@ -50,7 +52,7 @@ internal sealed class SupervisorHarness : IAsyncDisposable
         {
             if (_supervisor is null)
             {
-                _supervisor = new ModuleSupervisor(Options, ConnectionString, Logger, Time);
+                _supervisor = new ModuleSupervisor(Options, _connectionString, Logger, Time);
                 _supervisor.StatusChanged += s => Signal(() => _events.Add(s));
             }
 
