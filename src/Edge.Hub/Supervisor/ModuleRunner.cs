@@ -81,15 +81,29 @@ internal sealed class ModuleRunner : IAsyncDisposable
     private bool LoopActive => _loop is { IsCompleted: false };
 
     /// <summary>Starts supervising (no-op if already); completes once the first start attempt is made (started or failed).</summary>
-    public Task StartAsync(CancellationToken ct)
+    public async Task StartAsync(CancellationToken ct)
     {
+        Task? stopping = null;
+        lock (_gate)
+        {
+            if (LoopActive && _pending == Command.Stop)
+            {
+                stopping = _loop;
+            }
+        }
+
+        if (stopping is not null)
+        {
+            await stopping.WaitAsync(ct).ConfigureAwait(false);
+        }
+
         TaskCompletionSource waiter;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (LoopActive)
             {
-                return Task.CompletedTask;
+                return;
             }
 
             waiter = AddWaiter();
@@ -97,7 +111,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
             _loop = Task.Run(RunLoopAsync, CancellationToken.None);
         }
 
-        return waiter.Task.WaitAsync(ct);
+        await waiter.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Stops the module gracefully and ends supervision; its status becomes <c>stopped</c>.</summary>
@@ -145,6 +159,11 @@ internal sealed class ModuleRunner : IAsyncDisposable
             if (!Definition.DesiredRunning)
             {
                 throw new InvalidOperationException($"Module {Id} is desired 'stopped'; set its status to 'running' to start it.");
+            }
+
+            if (LoopActive && _pending == Command.Stop)
+            {
+                throw new InvalidOperationException($"Module {Id} is being stopped.");
             }
 
             waiter = AddWaiter();
@@ -486,7 +505,15 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
     private async Task TerminateAsync(Process process)
     {
+        if (process.HasExited)
+        {
+            return;
+        }
+
         SampleMemory();
+
+        // Like a container, a module's processes go with it: whatever it started and left behind is killed after it exits.
+        var descendants = ProcessControl.Descendants(process.Id);
         if (!ProcessControl.Signal(process.Id, ProcessControl.SigTerm))
         {
             KillTree(process);
@@ -503,6 +530,11 @@ internal sealed class ModuleRunner : IAsyncDisposable
             _output.Write("supervisor", $"no exit within {grace} of SIGTERM: SIGKILL");
             KillTree(process);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach (var pid in descendants)
+        {
+            ProcessControl.Signal(pid, ProcessControl.SigKill);
         }
     }
 
