@@ -168,7 +168,7 @@ public sealed class ModuleSupervisor : IAsyncDisposable
     /// <summary>The folder passed to a module as <c>StateDirectory</c>.</summary>
     internal string ModuleStateDirectory(string moduleId) => Get(moduleId).ModuleStateDirectory;
 
-    /// <summary>Stops every module gracefully (reverse startup order) and releases everything.</summary>
+    /// <summary>Stops every module gracefully (reverse startup order) and releases everything; <see cref="GetStatus"/> keeps reporting the final statuses.</summary>
     public async ValueTask DisposeAsync()
     {
         await _applyLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -189,8 +189,7 @@ public sealed class ModuleSupervisor : IAsyncDisposable
         ModuleRunner[] runners;
         lock (_gate)
         {
-            runners = [.. _runners.Values];
-            _runners.Clear();
+            runners = [.. _runners.Values]; // kept: GetStatus() still reports final statuses and peaks after disposal
         }
 
         foreach (var group in runners.GroupBy(r => r.Definition.StartupOrder).OrderByDescending(g => g.Key))

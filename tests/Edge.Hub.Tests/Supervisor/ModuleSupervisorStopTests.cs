@@ -73,6 +73,9 @@ public sealed class ModuleSupervisorStopTests
         var last = h.Events("stubborn").Last();
         last.RuntimeStatus.ShouldBe(RuntimeStatuses.Stopped);
         last.ExitCode.ShouldBe(137);
+        var final = h.Supervisor.GetStatus().ShouldHaveSingleItem();
+        final.RuntimeStatus.ShouldBe(RuntimeStatuses.Stopped);
+        final.PeakRssBytes.ShouldNotBeNull();
         h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 2805 && r.Level == LogLevel.Warning);
     }
 
