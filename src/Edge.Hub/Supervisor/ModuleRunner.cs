@@ -80,6 +80,18 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
     private bool LoopActive => _loop is { IsCompleted: false };
 
+    /// <summary>Whether supervision was ever started (false for a module desired stopped, or whose start was cancelled).</summary>
+    public bool EverStarted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _loop is not null;
+            }
+        }
+    }
+
     /// <summary>Starts supervising (no-op if already); completes once the first start attempt is made (started or failed).</summary>
     public async Task StartAsync(CancellationToken ct)
     {

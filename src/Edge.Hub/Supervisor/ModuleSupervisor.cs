@@ -129,8 +129,9 @@ public sealed class ModuleSupervisor : IAsyncDisposable
             }
 
             // Start in ascending startupOrder; a group starts once every module of the previous one has been started.
-            // Unchanged modules are left alone (a 'never' module that exited stays exited, as with edgeAgent).
-            var toStart = current.Values.Where(r => r.Definition.DesiredRunning && starting.Contains(r.Id));
+            // Unchanged modules are left alone (a 'never' module that exited stays exited, as with edgeAgent);
+            // one whose start an earlier, cancelled apply never reached is started now.
+            var toStart = current.Values.Where(r => r.Definition.DesiredRunning && (starting.Contains(r.Id) || !r.EverStarted));
             foreach (var group in toStart.GroupBy(r => r.Definition.StartupOrder).OrderBy(g => g.Key))
             {
                 await Task.WhenAll(group.Select(r => r.StartAsync(ct))).ConfigureAwait(false);

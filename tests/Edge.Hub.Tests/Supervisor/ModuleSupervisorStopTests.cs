@@ -77,6 +77,7 @@ public sealed class ModuleSupervisorStopTests
         final.RuntimeStatus.ShouldBe(RuntimeStatuses.Stopped);
         final.PeakRssBytes.ShouldNotBeNull();
         h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 2805 && r.Level == LogLevel.Warning);
+        await Should.ThrowAsync<ObjectDisposedException>(() => h.Supervisor.ApplyAsync(Desired(), Ct));
     }
 
     [Fact]
