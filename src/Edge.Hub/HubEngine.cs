@@ -170,7 +170,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
             .ConfigureAwait(false);
         foreach (var t in list)
         {
-            GetDispatcher(t.Target).Signal();
+            GetDispatcher(t.Target).Signal(t.Priority);
         }
     }
 
@@ -181,7 +181,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         var ttl = _config.TimeToLiveSecs;
         await _store.EnqueueAsync(body, properties, systemProperties, "/simulator/inject",
             [new EnqueueTarget(moduleId, input, 0, ttl, "$inject")], _time.GetUtcNow(), ct).ConfigureAwait(false);
-        GetDispatcher(moduleId).Signal();
+        GetDispatcher(moduleId).Signal(0);
     }
 
     private async Task<DeliveryResult> DeliverUpstreamAsync(StoredMessage m, CancellationToken ct)

@@ -36,6 +36,9 @@ internal sealed class ClientState(ClientIdentity identity)
     public volatile bool Desired;
     public volatile bool TwinResponses;
 
+    /// <summary>The broker session of the current connection (cached: looked up once per connect).</summary>
+    public volatile MqttSessionStatus? Session;
+
     /// <summary>The module-input delivery waiting for its PUBACK (one at a time per module, as edgeHub does).</summary>
     public volatile PendingAck? InputAck;
 
@@ -53,7 +56,8 @@ internal sealed class PendingAck(string topic)
 {
     public string Topic { get; } = topic;
 
-    public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run inline on the broker's receive loop: the next delivery is queued without a thread-pool hop.
+    public TaskCompletionSource<bool> Completion { get; } = new();
 }
 
 /// <summary>
@@ -131,6 +135,7 @@ internal sealed class MqttBroker : IAsyncDisposable
         foreach (var c in _clients.Values)
         {
             c.Connected = false;
+            c.Session = null;
             c.ClearSubscriptions();
             c.InputAck?.Completion.TrySetResult(false);
             _handler.OnClientChanged(c.Identity);
@@ -152,7 +157,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             return false;
         }
 
-        var session = await server.GetSessionAsync(clientId).ConfigureAwait(false);
+        var session = c.Session ??= await server.GetSessionAsync(clientId).ConfigureAwait(false);
         if (session is null)
         {
             return false;
@@ -209,16 +214,15 @@ internal sealed class MqttBroker : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task ConnectedAsync(ClientConnectedEventArgs e)
+    private async Task ConnectedAsync(ClientConnectedEventArgs e)
     {
         if (_clients.TryGetValue(e.ClientId, out var c))
         {
+            c.Session = _server is { } server ? await server.GetSessionAsync(e.ClientId).ConfigureAwait(false) : null;
             c.Connected = true;
             Log.ClientConnected(_logger, e.ClientId);
             _handler.OnClientChanged(c.Identity);
         }
-
-        return Task.CompletedTask;
     }
 
     private Task DisconnectedAsync(ClientDisconnectedEventArgs e)
@@ -226,6 +230,7 @@ internal sealed class MqttBroker : IAsyncDisposable
         if (e.DisconnectType != MqttClientDisconnectType.Takeover && _clients.TryGetValue(e.ClientId, out var c))
         {
             c.Connected = false;
+            c.Session = null;
             c.InputAck?.Completion.TrySetResult(false);
             Log.ClientDisconnected(_logger, e.ClientId);
             _handler.OnClientChanged(c.Identity);

@@ -31,6 +31,11 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _cts = new();
     private readonly Task _loop;
+    private int _pendingPriority = int.MaxValue;
+
+    // Delivered but not yet deleted: flushed in one transaction before the queue is read again (a crash in between
+    // redelivers them: at-least-once, as edgeHub).
+    private readonly List<long> _delivered = [];
 
     public EndpointDispatcher(string target, HubStore store, Func<StoredMessage, CancellationToken, Task<DeliveryResult>> deliver,
         HubCounters counters, TimeProvider time, TimeSpan idle, ILogger logger)
@@ -45,7 +50,22 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         _loop = Task.Run(() => RunAsync(_cts.Token));
     }
 
-    public void Signal() => _signal.Writer.TryWrite(true);
+    /// <summary>Wakes the dispatcher; <paramref name="priority"/> is that of newly stored messages (lower = more urgent).</summary>
+    public void Signal(int priority = int.MinValue)
+    {
+        int current;
+        do
+        {
+            current = Volatile.Read(ref _pendingPriority);
+            if (priority >= current)
+            {
+                break;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _pendingPriority, priority, current) != current);
+
+        _signal.Writer.TryWrite(true);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -87,7 +107,10 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         {
             try
             {
+                await _store.DeleteAsync(_delivered, ct).ConfigureAwait(false);
+                _delivered.Clear();
                 _signal.Reader.TryRead(out _);
+                Volatile.Write(ref _pendingPriority, int.MaxValue);
                 var (live, expired) = await _store.PeekAsync(_target, _time.GetUtcNow(), 32, ct).ConfigureAwait(false);
                 CountExpired(expired);
                 if (live.Count == 0)
@@ -118,11 +141,11 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
                         break;
                     }
 
-                    await _store.DeleteAsync(m.Seq, ct).ConfigureAwait(false);
+                    _delivered.Add(m.Seq);
                     _counters.MessageDelivered(m.Endpoint, m.Target == HubStore.Upstream);
-                    if (_signal.Reader.Count > 0)
+                    if (Volatile.Read(ref _pendingPriority) < m.Priority)
                     {
-                        // New messages arrived (maybe of higher priority): re-read the queue head.
+                        // A more urgent message arrived since the batch was read: re-read the queue head.
                         break;
                     }
                 }

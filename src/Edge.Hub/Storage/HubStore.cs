@@ -151,6 +151,36 @@ internal sealed class HubStore : IDisposable
         }
     }
 
+    /// <summary>Deletes delivered messages in one transaction.</summary>
+    public async Task DeleteAsync(IReadOnlyList<long> seqs, CancellationToken ct)
+    {
+        if (seqs.Count == 0)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            using var cmd = _db.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "DELETE FROM messages WHERE seq = $q";
+            var p = cmd.Parameters.Add("$q", SqliteType.Integer);
+            foreach (var seq in seqs)
+            {
+                p.Value = seq;
+                cmd.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Targets that have anything queued (so their dispatchers start after a restart).</summary>
     public async Task<List<string>> GetTargetsAsync(CancellationToken ct)
     {
