@@ -39,8 +39,60 @@ internal sealed class ClientState(ClientIdentity identity)
     /// <summary>The broker session of the current connection (cached: looked up once per connect).</summary>
     public volatile MqttSessionStatus? Session;
 
-    /// <summary>The module-input delivery waiting for its PUBACK (one at a time per module, as edgeHub does).</summary>
-    public volatile PendingAck? InputAck;
+    private readonly Dictionary<ushort, TaskCompletionSource<bool>> _inputAcks = [];
+    private readonly HashSet<ushort> _earlyAcks = [];
+
+    /// <summary>
+    /// Registers interest in the PUBACK of a module-input PUBLISH by packet id. The ack may already have arrived (the id is only
+    /// known once the packet is sent), so early acks are remembered.
+    /// </summary>
+    public Task<bool> WaitForInputAck(ushort packetId)
+    {
+        lock (_inputAcks)
+        {
+            if (_earlyAcks.Remove(packetId))
+            {
+                return Task.FromResult(true);
+            }
+
+            var tcs = new TaskCompletionSource<bool>();
+            _inputAcks[packetId] = tcs;
+            return tcs.Task;
+        }
+    }
+
+    public void InputAcknowledged(ushort packetId)
+    {
+        TaskCompletionSource<bool>? tcs;
+        lock (_inputAcks)
+        {
+            if (!_inputAcks.Remove(packetId, out tcs))
+            {
+                _earlyAcks.Add(packetId);
+                return;
+            }
+        }
+
+        // Inline continuation on the broker's receive loop: the next delivery is queued without a thread-pool hop.
+        tcs.TrySetResult(true);
+    }
+
+    /// <summary>The connection ended: every delivery waiting for a PUBACK fails (it stays in the store and is redelivered).</summary>
+    public void FailInputAcks()
+    {
+        List<TaskCompletionSource<bool>> waiting;
+        lock (_inputAcks)
+        {
+            waiting = [.. _inputAcks.Values];
+            _inputAcks.Clear();
+            _earlyAcks.Clear();
+        }
+
+        foreach (var t in waiting)
+        {
+            t.TrySetResult(false);
+        }
+    }
 
     public void ClearSubscriptions()
     {
@@ -49,15 +101,6 @@ internal sealed class ClientState(ClientIdentity identity)
         Desired = false;
         TwinResponses = false;
     }
-}
-
-/// <summary>A delivery waiting for the client's PUBACK, matched by topic (only one input delivery is in flight per module).</summary>
-internal sealed class PendingAck(string topic)
-{
-    public string Topic { get; } = topic;
-
-    // Continuations run inline on the broker's receive loop: the next delivery is queued without a thread-pool hop.
-    public TaskCompletionSource<bool> Completion { get; } = new();
 }
 
 /// <summary>
@@ -137,7 +180,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             c.Connected = false;
             c.Session = null;
             c.ClearSubscriptions();
-            c.InputAck?.Completion.TrySetResult(false);
+            c.FailInputAcks();
             _handler.OnClientChanged(c.Identity);
         }
     }
@@ -166,6 +209,27 @@ internal sealed class MqttBroker : IAsyncDisposable
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
         await session.DeliverApplicationMessageAsync(message).WaitAsync(ct).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Sends a QoS 1 module-input PUBLISH to one client; returns the packet id once it is on the wire, or null when the client is gone.</summary>
+    public async Task<ushort?> DeliverInputAsync(ClientState c, string topic, byte[] payload, CancellationToken ct)
+    {
+        var server = _server;
+        if (server is null || !c.Connected)
+        {
+            return null;
+        }
+
+        var session = c.Session ??= await server.GetSessionAsync(c.Identity.ClientId).ConfigureAwait(false);
+        if (session is null)
+        {
+            return null;
+        }
+
+        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        var result = await session.DeliverApplicationMessageAsync(message).WaitAsync(ct).ConfigureAwait(false);
+        return result.PacketIdentifier;
     }
 
     public async Task DisconnectAsync(string clientId, CancellationToken ct)
@@ -231,7 +295,7 @@ internal sealed class MqttBroker : IAsyncDisposable
         {
             c.Connected = false;
             c.Session = null;
-            c.InputAck?.Completion.TrySetResult(false);
+            c.FailInputAcks();
             Log.ClientDisconnected(_logger, e.ClientId);
             _handler.OnClientChanged(c.Identity);
         }
@@ -323,9 +387,10 @@ internal sealed class MqttBroker : IAsyncDisposable
 
     private Task AcknowledgedAsync(ClientAcknowledgedPublishPacketEventArgs e)
     {
-        if (_clients.TryGetValue(e.ClientId, out var c) && c.InputAck is { } pending && pending.Topic == e.PublishPacket.Topic)
+        if (_clients.TryGetValue(e.ClientId, out var c) && c.Identity.ModuleId is { } module &&
+            e.PublishPacket.Topic.StartsWith($"devices/{c.Identity.DeviceId}/modules/{module}/inputs/", StringComparison.Ordinal))
         {
-            pending.Completion.TrySetResult(true);
+            c.InputAcknowledged(e.PublishPacket.PacketIdentifier);
         }
 
         return Task.CompletedTask;

@@ -107,16 +107,18 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>
-    /// The next messages for a target in delivery order (priority, then arrival). Expired ones are deleted and returned
-    /// separately so the caller can count and log them; they are never delivered.
+    /// The next messages for a target in delivery order (priority, then arrival). With <paramref name="sweepExpired"/>, expired ones are
+    /// deleted and returned separately so the caller can count and log them; they are never delivered (the caller also checks each
+    /// message's expiry before delivering it).
     /// </summary>
-    public async Task<(List<StoredMessage> Live, List<StoredMessage> Expired)> PeekAsync(string target, DateTimeOffset now, int max, CancellationToken ct)
+    public async Task<(List<StoredMessage> Live, List<StoredMessage> Expired)> PeekAsync(string target, DateTimeOffset now, int max, bool sweepExpired,
+        CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             var nowMs = now.ToUnixTimeMilliseconds();
-            var expired = Query("SELECT * FROM messages WHERE target = $t AND expires <= $n ORDER BY seq", target, nowMs, int.MaxValue);
+            var expired = !sweepExpired ? [] : Query("SELECT * FROM messages WHERE target = $t AND expires <= $n ORDER BY seq", target, nowMs, int.MaxValue);
             if (expired.Count > 0)
             {
                 using var del = _db.CreateCommand();
