@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Edge.Deployment.Routing;
 
 namespace Edge.Deployment.Manifests;
 
@@ -409,16 +410,16 @@ public static partial class ManifestValidator
                     continue;
                 }
 
-                var error = RouteCheck.Check(name, text, priority, ttl);
-                if (error is not null)
+                var route = RouteCheck.Compile(name, text, priority, ttl, out var error);
+                if (route is null)
                 {
-                    p.Add(ManifestProblem.Error(rp, error));
+                    p.Add(ManifestProblem.Error(rp, error!));
                     continue;
                 }
 
                 if (moduleIds is not null)
                 {
-                    CheckRouteModules(text, rp, moduleIds, p);
+                    CheckRouteModules(route, rp, moduleIds, p);
                 }
             }
         }
@@ -441,17 +442,17 @@ public static partial class ManifestValidator
         }
     }
 
-    private static void CheckRouteModules(string route, string path, HashSet<string> moduleIds, List<ManifestProblem> p)
+    private static void CheckRouteModules(Route route, string path, HashSet<string> moduleIds, List<ManifestProblem> p)
     {
         var names = new List<(string Name, string Role)>();
-        foreach (Match m in RouteSourceModuleRegex().Matches(route))
+        if (RouteCheck.SourceModule(route) is { } source)
         {
-            names.Add((m.Groups[1].Value, "reads from"));
+            names.Add((source, "reads from"));
         }
 
-        foreach (Match m in RouteSinkModuleRegex().Matches(route))
+        if (route.Sink is ModuleInputSink sink)
         {
-            names.Add((m.Groups[1].Value, "delivers to"));
+            names.Add((sink.ModuleId, "delivers to"));
         }
 
         foreach (var (name, role) in names.Distinct())
@@ -692,12 +693,6 @@ public static partial class ManifestValidator
     [GeneratedRegex(@"^[A-Za-z0-9_\-]+$")]
     private static partial Regex ModuleIdRegex();
 
-    [GeneratedRegex(@"FROM\s+/messages/modules/([^/\s]+)", RegexOptions.IgnoreCase)]
-    private static partial Regex RouteSourceModuleRegex();
-
-    [GeneratedRegex(@"BrokeredEndpoint\s*\(\s*[""']\s*/?modules/([^/""']+)/inputs/", RegexOptions.IgnoreCase)]
-    private static partial Regex RouteSinkModuleRegex();
-
     [GeneratedRegex(@"<[A-Za-z_][A-Za-z0-9_.]*>")]
     private static partial Regex AnglePlaceholderRegex();
 
@@ -711,21 +706,40 @@ public static partial class ManifestValidator
     private static partial Regex ImageRegex();
 }
 
-/// <summary>Route syntax check used by the validator (the route language parser of <c>Edge.Deployment.Routing</c>).</summary>
+/// <summary>Route syntax check used by the validator: the edgeHub route language parser of <c>Edge.Deployment.Routing</c>.</summary>
 internal static class RouteCheck
 {
-    /// <summary>Null when the route compiles, else the parser's message.</summary>
-    public static string? Check(string name, string text, int? priority, uint? ttl)
+    /// <summary>The compiled route, or null with the parser's message.</summary>
+    public static Route? Compile(string name, string text, int? priority, uint? ttl, out string? error)
     {
-        _ = name;
-        _ = priority;
-        _ = ttl;
-        var t = text.Trim();
-        if (!t.Contains("FROM", StringComparison.OrdinalIgnoreCase) || !t.Contains("INTO", StringComparison.OrdinalIgnoreCase))
+        try
         {
-            return "route must read 'FROM <source> [WHERE <condition>] INTO <sink>'";
+            error = null;
+            return Route.Parse(name, text, priority, ttl ?? 0);
+        }
+        catch (RouteCompileException ex)
+        {
+            error = $"route does not compile: {ex.Message}";
+            return null;
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            error = ex.Message.Split(" (Parameter", StringSplitOptions.None)[0];
+            return null;
+        }
+    }
+
+    /// <summary>The module a route source names (<c>/messages/modules/{id}/...</c>), or null.</summary>
+    public static string? SourceModule(Route route)
+    {
+        const string prefix = "/messages/modules/";
+        var source = route.Source;
+        if (!source.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
         }
 
-        return null;
+        var id = source[prefix.Length..].Split('/')[0];
+        return id is "" or "*" ? null : id;
     }
 }
