@@ -29,6 +29,7 @@ public sealed class ManifestValidatorTests
         ["edgeHub restart never"] = (m => A(m)["systemModules"]!["edgeHub"]!["restartPolicy"] = "never", AgentPath + ".systemModules.edgeHub.restartPolicy", ManifestSeverity.Error, "always"),
         ["unknown system module"] = (m => A(m)["systemModules"]!["edgeProxy"] = new JsonObject(), AgentPath + ".systemModules.edgeProxy", ManifestSeverity.Error, "unknown system module"),
         ["status"] = (m => Mod(m)["status"] = "paused", AgentPath + ".modules.CameraCapture.status", ManifestSeverity.Error, "running, stopped"),
+        ["edgeHub restart never (optional, but must be always)"] = (m => A(m)["systemModules"]!["edgeHub"]!["restartPolicy"] = "on-failure", AgentPath + ".systemModules.edgeHub.restartPolicy", ManifestSeverity.Error, "always"),
         ["status missing"] = (m => Mod(m).Remove("status"), AgentPath + ".modules.CameraCapture.status", ManifestSeverity.Error, "required"),
         ["restartPolicy"] = (m => Mod(m)["restartPolicy"] = "sometimes", AgentPath + ".modules.CameraCapture.restartPolicy", ManifestSeverity.Error, "on-unhealthy"),
         ["imagePullPolicy"] = (m => Mod(m)["imagePullPolicy"] = "always", AgentPath + ".modules.CameraCapture.imagePullPolicy", ManifestSeverity.Error, "on-create, never"),
@@ -56,7 +57,8 @@ public sealed class ManifestValidatorTests
             Mod(m)["settings"]!["createOptions02"] = "\"1654\"}";
         }, AgentPath + ".modules.CameraCapture.settings.createOptions02", ManifestSeverity.Error, "createOptions01 is missing"),
         ["createOptions object in a manifest"] = (m => Mod(m)["settings"]!["createOptions"] = new JsonObject(), AgentPath + ".modules.CameraCapture.settings.createOptions", ManifestSeverity.Error, "must be a string"),
-        ["createOptions over 512"] = (m => Mod(m)["settings"]!["createOptions"] = "{\"Labels\":{\"a\":\"" + new string('x', 600) + "\"}}", AgentPath + ".modules.CameraCapture.settings.createOptions", ManifestSeverity.Error, "at most 512"),
+        ["createOptions over 512"] = (m => Mod(m)["settings"]!["createOptions"] = "{\"Labels\":{\"a\":\"" + new string('x', 600) + "\"}}", AgentPath + ".modules.CameraCapture.settings.createOptions", ManifestSeverity.Warning, "at most 512"),
+        ["createOptions over 4 KB"] = (m => Mod(m)["settings"]!["createOptions"] = "{\"Labels\":{\"a\":\"" + new string('x', 4100) + "\"}}", AgentPath + ".modules.CameraCapture.settings.createOptions", ManifestSeverity.Error, "at most 4096"),
         ["env bare value"] = (m => Mod(m)["env"]!["FRAME_STORE"] = "/app/frames", AgentPath + ".modules.CameraCapture.env.FRAME_STORE", ManifestSeverity.Error, "{\"value\""),
         ["env object value"] = (m => Mod(m)["env"]!["FRAME_STORE"] = new JsonObject { ["value"] = new JsonObject() }, AgentPath + ".modules.CameraCapture.env.FRAME_STORE.value", ManifestSeverity.Error, "must be a string"),
         ["env array"] = (m => Mod(m)["env"] = new JsonArray(), AgentPath + ".modules.CameraCapture.env", ManifestSeverity.Error, "must be an object"),
@@ -125,6 +127,15 @@ public sealed class ManifestValidatorTests
         var match = problems.FirstOrDefault(p => p.Path == path && p.Message.Contains(text, StringComparison.Ordinal));
         match.ShouldNotBeNull($"expected '{text}' at {path}; got:\n{string.Join("\n", problems)}");
         match.Severity.ShouldBe(severity);
+    }
+
+    [Fact]
+    public void Validate_RestartPolicyOmitted_AcceptedAsEdgeAgentDefaultsIt()
+    {
+        var m = Solution.Minimal();
+        ((JsonObject)Mod(m)).Remove("restartPolicy");
+        ((JsonObject)A(m)["systemModules"]!["edgeHub"]!).Remove("restartPolicy");
+        ManifestValidator.Validate(m).ShouldBeEmpty();
     }
 
     [Theory]
