@@ -18,7 +18,8 @@ internal static class Commands
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        using var cts = new CancellationTokenSource();
+        // Not disposed: ProcessExit fires after RunAsync returns, and cancelling a disposed source throws (exit 134).
+        var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
