@@ -18,14 +18,15 @@ internal static class Commands
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        // Not disposed: ProcessExit fires after RunAsync returns, and cancelling a disposed source throws (exit 134).
-        var cts = new CancellationTokenSource();
+        using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
-            cts.Cancel();
+            Cancel(cts);
         };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cts.Cancel();
+
+        // ProcessExit fires after RunAsync returned and disposed cts: cancelling then must not crash the exit (was exit code 134).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Cancel(cts);
 
         var commands = typeof(ICommand).Assembly.GetTypes()
             .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t))
@@ -48,6 +49,18 @@ internal static class Commands
         }
 
         return await command.RunAsync(args[1..], cts.Token).ConfigureAwait(false);
+    }
+
+    private static void Cancel(CancellationTokenSource cts)
+    {
+        try
+        {
+            cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The command has finished.
+        }
     }
 
     private static void PrintUsage(TextWriter w, List<ICommand> commands)
