@@ -46,3 +46,36 @@ public sealed class BlazeFaceTests
         f.Label.ShouldBe("face");
     }
 }
+
+public sealed class BlazeFaceMoreTests
+{
+    private static readonly SessionConfig Cpu = new("cpu", 1);
+
+    [Fact]
+    public void Infer_MessiBack256_FindsMessisFace()
+    {
+        var path = Assets.BlazeFaceBack256;
+        using var model = LoadedModel.Load(path, "test", new ModelSettings { Url = path }, null, Cpu);
+        using var frame = Cv2.ImRead(Assets.Messi);
+        var raw = new List<Detection>();
+        model.Infer(frame, 0.5f, model.DefaultNmsIou, raw);
+        var best = DetectionFilter.Apply(raw, new ThresholdSettings()).First();
+
+        best.Score.ShouldBeGreaterThan(0.8f);
+        (best.Box.X * frame.Width).ShouldBe(222, 6);
+        (best.Box.Y * frame.Height).ShouldBe(96, 6);
+        (best.Box.W * frame.Width).ShouldBe(36, 6);
+        (best.Box.H * frame.Height).ShouldBe(36, 6);
+    }
+
+    [Fact]
+    public void Infer_BlankFrame_DetectsNothing()
+    {
+        var path = Assets.BlazeFaceFront128;
+        using var model = LoadedModel.Load(path, "test", new ModelSettings { Url = path }, null, Cpu);
+        using var frame = new Mat(480, 640, MatType.CV_8UC3, Scalar.All(128));
+        var raw = new List<Detection>();
+        model.Infer(frame, 0.5f, model.DefaultNmsIou, raw);
+        DetectionFilter.Apply(raw, new ThresholdSettings()).ShouldBeEmpty();
+    }
+}
