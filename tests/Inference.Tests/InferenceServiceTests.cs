@@ -127,6 +127,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     public async Task HotSwap_GoodV2_ReplacesV1LiveWithNoFrameLost()
     {
         await StartAsync();
+        _server.Delay = TimeSpan.FromMilliseconds(300);
         var result = await _client.Desired!(new DesiredPropertiesArguments(JsonNode.Parse(
             $$"""{"model":{"name":"tiny","version":"2","url":"{{_server.Url("v2.onnx")}}","sha256":"{{Sha(V2)}}","profile":"yolo"} }""")!.AsObject(), 2, false), CancellationToken.None);
         result.Accepted.ShouldBeTrue();
@@ -147,6 +148,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         var messages = Detections();
         messages.Select(m => m["seq"]!.GetValue<long>()).ShouldBe(Enumerable.Range(0, (int)seq).Select(i => (long)i));
         var versions = messages.Select(m => m["modelVersion"]!.GetValue<string>()).ToList();
+        versions[0].ShouldBe("1"); // served by v1 while v2 was downloading
         versions.SkipWhile(v => v == "1").ShouldAllBe(v => v == "2");
         versions[^1].ShouldBe("2");
         messages[^1]["detections"]![0]!["label"]!.GetValue<string>().ShouldBe("person");
