@@ -275,6 +275,27 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Frame_ByReferenceOutsideFrameRefRoot_IsSkipped()
+    {
+        await StartAsync(new InferenceOptions { HeartbeatSeconds = 0, AnnotatedFps = 0, FrameRefRoot = Path.Combine(_dir, "frames") });
+        Directory.CreateDirectory(Path.Combine(_dir, "frames"));
+        var inside = Path.Combine(_dir, "frames", "a.jpg");
+        var outside = Path.Combine(_dir, "b.jpg");
+        File.WriteAllBytes(inside, _jpeg);
+        File.WriteAllBytes(outside, _jpeg);
+
+        await FrameAsync(0, body: [], extra: new() { ["frameRef"] = inside });
+        await FrameAsync(0, camera: "cam2", body: [], extra: new() { ["frameRef"] = outside });
+        await FrameAsync(0, camera: "cam3", body: [], extra: new() { ["frameRef"] = Path.Combine(_dir, "frames", "..", "b.jpg") });
+        while (await Service.ProcessNextAsync(CancellationToken.None))
+        {
+        }
+
+        Detections().ShouldHaveSingleItem()["cameraId"]!.GetValue<string>().ShouldBe("cam1");
+        Service.FramesInvalid.ShouldBe(2);
+    }
+
+    [Fact]
     public async Task Frames_FasterThanInference_DropOldestPerCameraAndCount()
     {
         await StartAsync();
@@ -414,5 +435,37 @@ public sealed class ReducedDecodeTests : IDisposable
         (d["box"]!["x"]!.GetValue<float>() * 720).ShouldBe(420, 8);
         (d["box"]!["y"]!.GetValue<float>() * 528).ShouldBe(141, 8);
         (d["box"]!["w"]!.GetValue<float>() * 720).ShouldBe(147, 8);
+    }
+}
+
+public sealed class NoModelTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("inference-nm-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Boot_ModelMissing_ReportsWhyAndSkipsFramesWithoutCrashing()
+    {
+        var options = new InferenceOptions { HeartbeatSeconds = 0, AnnotatedFps = 0 };
+        using var models = new ModelManager(_dir, options, new HttpClient(), TimeProvider.System, new FakeLogger<ModelManager>());
+        var client = new TestModuleClient();
+        var log = new FakeLogger<InferenceService>();
+        using var service = new InferenceService(client, models, options, new ModelSettings { Url = Path.Combine(_dir, "none.onnx") }, new ThresholdSettings(),
+            TimeProvider.System, log, new InferenceMetrics());
+        await service.StartModelAsync(CancellationToken.None);
+
+        models.Status.Status.ShouldBe("failed");
+        models.Status.Error!.ShouldContain("model file not found");
+        models.Status.Error!.ShouldContain("no model in service");
+        for (var i = 0; i < 150; i++)
+        {
+            await client.Inputs["frames"](new InputMessageArguments("frames", new EdgeMessage { Body = new byte[] { 1 }, Properties = new Dictionary<string, string> { ["seq"] = i.ToString() } }), CancellationToken.None);
+            await service.ProcessNextAsync(CancellationToken.None);
+        }
+
+        service.FramesInvalid.ShouldBe(150);
+        log.Collector.GetSnapshot().Count(r => r.Id.Id == 5010).ShouldBe(2);
+        client.Sent.ShouldBeEmpty();
     }
 }
