@@ -39,6 +39,7 @@ internal sealed class InferenceService : BackgroundService
     private readonly ConcurrentDictionary<string, long> _lastSeq = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Detections, long Annotated)> _lastSent = new(StringComparer.Ordinal);
     private readonly List<Detection> _raw = [];
+    private readonly CancellationTokenSource _stopping = new();
     private volatile ThresholdSettings _thresholds;
     private volatile bool _modelRequested;
     private long _received;
@@ -218,7 +219,7 @@ internal sealed class InferenceService : BackgroundService
         _thresholds = thresholds;
         Log.ThresholdsApplied(_log, DesiredSettings.ToJson(thresholds)!.ToJsonString());
         _modelRequested = true;
-        ModelTask = _models.ApplyAsync(model, force: false, CancellationToken.None);
+        ModelTask = _models.ApplyAsync(model, force: false, _stopping.Token);
         await Task.Yield();
         return DesiredPropertiesResult.Applied(StatusJson());
     }
@@ -539,9 +540,16 @@ internal sealed class InferenceService : BackgroundService
 
     private static float R(float v) => MathF.Round(v, 4);
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public override void Dispose()
     {
         _models.StatusChanged -= OnModelStatus;
+        _stopping.Dispose();
         base.Dispose();
     }
 }

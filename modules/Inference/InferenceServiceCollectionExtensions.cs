@@ -21,7 +21,8 @@ public static class InferenceServiceCollectionExtensions
         services.AddOptions<InferenceOptions>().Bind(configuration.GetSection("Inference")).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ModelSettings>().Bind(configuration.GetSection("Model")).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ThresholdSettings>().Bind(configuration.GetSection("Thresholds")).ValidateDataAnnotations().ValidateOnStart();
-        services.AddHttpClient(ModelManager.PipelineName);
+        // Timeouts and retries live in the model-load pipeline; the client itself never times out (no retry inside a retry).
+        services.AddHttpClient(ModelManager.PipelineName, c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton(sp => new InferenceMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton(sp => new ModelManager(
             sp.GetRequiredService<IOptions<EdgeModuleOptions>>().Value.StateDirectory,
