@@ -157,6 +157,17 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HotSwap_WithLabelsUrl_UsesTheLabelsFile()
+    {
+        _server.Files["labels.txt"] = "hat\nscarf\n"u8.ToArray();
+        await StartAsync();
+        var result = await DesiredAsync($$"""{"model":{"name":"tiny","version":"1","url":"{{_server.Url("v1.onnx")}}","sha256":"{{Sha(V1)}}","profile":"yolo","labelsUrl":"{{_server.Url("labels.txt")}}"} }""");
+        result.Accepted.ShouldBeTrue();
+        _models!.Status.Status.ShouldBe("ready");
+        (await ProcessOneAsync(0))["detections"]![0]!["label"]!.GetValue<string>().ShouldBe("scarf");
+    }
+
+    [Fact]
     public async Task HotSwap_HashMismatch_KeepsV1AndReportsWhy()
     {
         await StartAsync();
