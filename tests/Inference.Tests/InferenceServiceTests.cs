@@ -389,6 +389,13 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         _models!.Status.Status.ShouldBe("ready");
         _models.Status.Version.ShouldBe("2");
         (await ProcessOneAsync(0))["detections"]![0]!["label"]!.GetValue<string>().ShouldBe("person");
+
+        // The cached twin (FromCache) asks for the same http model while the server is gone: served from the hash cache.
+        var cached = await _client.Desired!(new DesiredPropertiesArguments(JsonNode.Parse(
+            $$"""{"model":{"name":"tiny","version":"2","url":"{{_server.Url("v2.onnx")}}","sha256":"{{Sha(V2)}}","profile":"yolo"} }""")!.AsObject(), 2, true), CancellationToken.None);
+        cached.Accepted.ShouldBeTrue();
+        (await Service.ModelTask).Status.ShouldBe("ready");
+        _models.Status.Version.ShouldBe("2");
     }
 
     [Fact]
