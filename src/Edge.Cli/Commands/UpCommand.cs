@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Edge.Cli.Commands.Up;
 
 namespace Edge.Cli.Commands;

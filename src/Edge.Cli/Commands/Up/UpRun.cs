@@ -59,7 +59,8 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
                 ct).ConfigureAwait(false);
             return true;
         }).ConfigureAwait(false);
-        await using var sim = Sim!;
+        var sim = Sim!;
+        await using var simScope = sim.ConfigureAwait(false);
 
         var moduleIds = LocalDeployment.ModuleIds(modulesContent);
         supervisor = new ModuleSupervisor(
@@ -77,7 +78,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
             sim.GetModuleConnectionString,
             loggerFactory.CreateLogger<ModuleSupervisor>(),
             time);
-        await using var supervisorScope = supervisor;
+        await using var supervisorScope = supervisor.ConfigureAwait(false);
         sim.EdgeAgentDesiredChanged += (desired, c) => supervisor.ApplyAsync(desired, c);
 
         await StepAsync(5, $"Starting {string.Join(" and ", moduleIds)}", async () =>
@@ -249,7 +250,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         try
         {
             var text = File.ReadAllText(path);
-            var variables = VariableSet.FromDotEnvAndEnvironment(Path.Combine(repo, ".env")).WithDefaults(LocalVariables);
+            var variables = Variables(Path.Combine(repo, ".env"));
             root = text.Contains("${MODULES.", StringComparison.Ordinal) || text.Contains("\"$schema-template\"", StringComparison.Ordinal)
                 ? ManifestBuilder.Build(text, new ManifestBuildOptions("amd64", variables, ModuleCatalog.FromSolution(repo)))
                 : ManifestJson.Parse(text);
@@ -277,6 +278,26 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         ["CONTAINER_REGISTRY_USERNAME"] = "local",
         ["CONTAINER_REGISTRY_PASSWORD"] = "local",
     };
+
+    /// <summary>Local defaults, then <c>.env</c>, then the environment (which wins, as in <see cref="VariableSet.FromDotEnvAndEnvironment"/>).</summary>
+    private static VariableSet Variables(string dotEnvPath)
+    {
+        var values = new Dictionary<string, string>(LocalVariables, StringComparer.Ordinal);
+        if (File.Exists(dotEnvPath))
+        {
+            foreach (var (k, v) in DotEnv.Parse(File.ReadAllText(dotEnvPath)))
+            {
+                values[k] = v;
+            }
+        }
+
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            values[(string)e.Key] = (string?)e.Value ?? "";
+        }
+
+        return new VariableSet(values);
+    }
 
     private string ModuleDll(string repo, string moduleId) =>
         Path.Combine(repo, "artifacts", "bin", moduleId, options.Configuration, moduleId + ".dll");

@@ -14,7 +14,7 @@ internal interface ICommand
 }
 
 /// <summary>Dispatches <c>edge &lt;command&gt;</c>.</summary>
-internal static class Commands
+internal static class CommandDispatcher
 {
     public static async Task<int> RunAsync(string[] args)
     {
