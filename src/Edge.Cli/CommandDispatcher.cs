@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Edge.Cli;
 
 /// <summary>One top-level <c>edge</c> command, found by reflection: add a class under Commands/, nothing else to register.</summary>
@@ -18,13 +20,16 @@ internal static class CommandDispatcher
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        // Ctrl+C and SIGTERM cancel the running command, which then shuts down in order (a second Ctrl+C kills).
         using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+
+        void Stop(PosixSignalContext context)
         {
-            e.Cancel = true;
+            context.Cancel = !cts.IsCancellationRequested;
             cts.Cancel();
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cts.Cancel();
+        }
 
         var commands = typeof(ICommand).Assembly.GetTypes()
             .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t))

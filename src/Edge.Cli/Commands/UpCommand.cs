@@ -11,7 +11,7 @@ internal sealed class UpCommand : ICommand
 
     public string Usage => """
         up [--source <device|url|file|folder|synthetic>] [--deployment <file>] [--duration <time>]
-           [--no-dashboard] [--dashboard-port <port>] [--mqtt-port <port>] [--state <dir>] [--cameras <n>]
+           [--no-dashboard] [--dashboard-port <port>] [--mqtt-port <port>] [--state <dir>] [--cameras <n>] [--no-build]
                              run the whole solution locally on the simulator (README)
         """;
 
@@ -48,6 +48,7 @@ internal sealed record UpOptions
     public string? Deployment { get; init; }
     public TimeSpan? Duration { get; init; }
     public bool Dashboard { get; init; } = true;
+    public bool Build { get; init; } = true;
     public int DashboardPort { get; init; } = 8080;
     public int MqttPort { get; init; } = 8883;
     public string? StateDirectory { get; init; }
@@ -66,6 +67,7 @@ internal sealed record UpOptions
                 "--deployment" => o with { Deployment = Next() },
                 "--duration" => o with { Duration = ParseDuration(Next()) },
                 "--no-dashboard" => o with { Dashboard = false },
+                "--no-build" => o with { Build = false },
                 "--dashboard-port" => o with { DashboardPort = ParsePort(Next()) },
                 "--mqtt-port" => o with { MqttPort = ParsePort(Next()) },
                 "--state" => o with { StateDirectory = Next() },

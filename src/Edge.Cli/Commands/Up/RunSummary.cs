@@ -31,7 +31,7 @@ internal sealed record RunSummary(
         IReadOnlyList<ModuleStatus> modules, HubStatus hub, TimeSpan elapsed)
     {
         var atUpstream = pipeline.BySource.GetValueOrDefault("Inference/detections");
-        var sent = Counter(inference, "detectionsSent") ?? Counter(inferenceTwin["properties"]?["reported"], "detectionsSent") ?? atUpstream;
+        var sent = Counter(inference, "messagesSent") ?? Counter(inferenceTwin["properties"]?["reported"], "messagesSent") ?? atUpstream;
         var lost = Math.Max(0, sent - atUpstream);
         var problems = new List<string>();
         if (capture is null)
@@ -63,9 +63,9 @@ internal sealed record RunSummary(
             elapsed,
             Counter(capture, "captured"),
             Counter(capture, "sent"),
-            Counter(capture, "dropped"),
-            Counter(inference, "processed"),
-            Counter(inference, "dropped"),
+            Counter(capture, "droppedStale"),
+            Counter(inference, "framesProcessed"),
+            Counter(inference, "framesDropped"),
             hub.Drops.Values.Sum(),
             sent,
             atUpstream,

@@ -22,7 +22,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         var state = Path.GetFullPath(options.StateDirectory ?? Path.Combine(repo, ".edge", "up"));
         Directory.CreateDirectory(state);
 
-        await StepAsync(1, "Building the modules (dotnet build, Release)", () => BuildModulesAsync(repo, ct)).ConfigureAwait(false);
+        await StepAsync(1, options.Build ? $"Building the modules (dotnet build -c {options.Configuration})" : "Using the modules already built (--no-build)", () => BuildModulesAsync(repo, ct)).ConfigureAwait(false);
         var assets = await StepAsync(2, "Fetching the sample model and video (cached, SHA-256 verified)", () => FetchAssetsAsync(repo, ct)).ConfigureAwait(false);
         var modulesContent = await StepAsync(3, "Expanding the deployment for this machine", () => Task.FromResult(ExpandDeployment(repo, assets, state))).ConfigureAwait(false);
 
@@ -66,7 +66,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         supervisor = new ModuleSupervisor(
             new SupervisorOptions
             {
-                StateDirectory = Path.Combine(state, "modules"),
+                StateDirectory = state,
                 CaCertificatePath = sim.CaCertificatePath,
                 RepoRoot = repo,
                 Launchers = moduleIds.Where(id => File.Exists(ModuleDll(repo, id)))
@@ -74,11 +74,11 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
                 RestartBackoffBase = TimeSpan.FromSeconds(2),
                 RestartBackoffMax = TimeSpan.FromSeconds(30),
                 OnOutput = OnModuleOutput,
+                Environment = { ["EdgeHubPort"] = sim.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
             },
             sim.GetModuleConnectionString,
             loggerFactory.CreateLogger<ModuleSupervisor>(),
             time);
-        await using var supervisorScope = supervisor.ConfigureAwait(false);
         sim.EdgeAgentDesiredChanged += (desired, c) => supervisor.ApplyAsync(desired, c);
 
         await StepAsync(5, $"Starting {string.Join(" and ", moduleIds)}", async () =>
@@ -94,7 +94,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         }
 
         await stdout.WriteLineAsync($"  Hub         mqtts://localhost:{sim.MqttPort}   cloud API {sim.ApiUri}").ConfigureAwait(false);
-        await stdout.WriteLineAsync($"  Logs        {Path.Combine(state, "modules")}").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"  Logs        {Path.Combine(state, "logs")}").ConfigureAwait(false);
         await stdout.WriteLineAsync(options.Duration is { } d ? $"  Running for {d}; Ctrl+C stops earlier.\n" : "  Ctrl+C stops.\n").ConfigureAwait(false);
         await stdout.WriteLineAsync("  time          camera     seq       latency   detections").ConfigureAwait(false);
 
@@ -115,7 +115,16 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         }
 
         await stdout.WriteLineAsync("\n  Stopping: capture first, then draining inference and the hub…").ConfigureAwait(false);
-        var summary = await ShutdownAsync(sim, supervisor, modulesContent, CancellationToken.None).ConfigureAwait(false);
+        RunSummary summary;
+        try
+        {
+            summary = await ShutdownAsync(sim, supervisor, modulesContent, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            await supervisor.DisposeAsync().ConfigureAwait(false);
+        }
+
         await streaming.ConfigureAwait(false);
         summary.Write(stdout);
         return summary.Healthy ? 0 : 1;
@@ -137,7 +146,6 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         var inferenceStatus = await GetStatusAsync(sim, "Inference", ct).ConfigureAwait(false);
         var inferenceTwin = await sim.GetModuleTwinAsync("Inference", ct).ConfigureAwait(false);
         var modules = supervisor.GetStatus();
-        await supervisor.DisposeAsync().ConfigureAwait(false);
         var hub = sim.GetStatus();
         return RunSummary.Create(_monitor.Snapshot(), captureStatus, inferenceStatus, inferenceTwin, modules, hub, _clock.Elapsed);
     }
@@ -218,6 +226,16 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
     {
         foreach (var module in new[] { "CameraCapture", "Inference" })
         {
+            if (!options.Build)
+            {
+                if (!File.Exists(ModuleDll(repo, module)))
+                {
+                    throw new UpException($"{ModuleDll(repo, module)} does not exist: run without --no-build, or `dotnet build modules/{module} -c {options.Configuration}`");
+                }
+
+                continue;
+            }
+
             var (code, output) = await ChildProcess.RunAsync(
                 "dotnet", ["build", Path.Combine(repo, "modules", module, module + ".csproj"), "-c", options.Configuration, "-nologo", "-v", "quiet", "-clp:ErrorsOnly"], repo, ct).ConfigureAwait(false);
             if (code != 0)
