@@ -1,3 +1,3 @@
 using Edge.Cli;
 
-return await Commands.RunAsync(args).ConfigureAwait(false);
+return await CommandDispatcher.RunAsync(args).ConfigureAwait(false);

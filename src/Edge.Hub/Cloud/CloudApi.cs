@@ -42,7 +42,9 @@ internal sealed class CloudApi : IAsyncDisposable
 
         app.Use(async (ctx, next) =>
         {
-            if (!auth.TryAuthenticateService(ctx.Request.Headers.Authorization.ToString(), out var reason))
+            // The dashboard (mapped through ConfigureWebApp) checks its own access token.
+            var dashboard = ctx.Request.Path == "/" || ctx.Request.Path.StartsWithSegments("/dashboard", StringComparison.Ordinal);
+            if (!dashboard && !auth.TryAuthenticateService(ctx.Request.Headers.Authorization.ToString(), out var reason))
             {
                 Log.ApiRefused(logger, 401, reason);
                 await ErrorAsync(ctx, 401, 401002, "IotHubUnauthorizedAccess", reason).ConfigureAwait(false);

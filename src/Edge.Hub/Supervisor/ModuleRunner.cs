@@ -455,6 +455,10 @@ internal sealed class ModuleRunner : IAsyncDisposable
             SetSimulatorVariable(psi, ConnectionStringVariable, connectionString);
             SetSimulatorVariable(psi, CaCertificateVariable, _ctx.CaCertificatePath);
             SetSimulatorVariable(psi, StateDirectoryVariable, ModuleStateDirectory);
+            foreach (var (name, value) in _ctx.Options.Environment)
+            {
+                SetSimulatorVariable(psi, name, value);
+            }
 
             process = new Process { StartInfo = psi };
             process.Start();

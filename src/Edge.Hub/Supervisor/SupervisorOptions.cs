@@ -51,6 +51,12 @@ public sealed class SupervisorOptions
 
     /// <summary>Receives every stdout/stderr line of every module (module id, line), e.g. to print them prefixed. Default: none.</summary>
     public Action<string, string>? OnOutput { get; set; }
+
+    /// <summary>
+    /// Variables the simulator sets for every module, over the manifest's <c>env</c> (like the connection string):
+    /// e.g. <c>EdgeHubPort</c> when the hub listens on a port other than 8883.
+    /// </summary>
+    public IDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>How to start one module as a local process (the no-Docker stand-in for its image).</summary>

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Edge.Cli;
 
 /// <summary>One top-level <c>edge</c> command, found by reflection: add a class under Commands/, nothing else to register.</summary>
@@ -14,19 +16,20 @@ internal interface ICommand
 }
 
 /// <summary>Dispatches <c>edge &lt;command&gt;</c>.</summary>
-internal static class Commands
+internal static class CommandDispatcher
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        // Ctrl+C and SIGTERM cancel the running command, which then shuts down in order (a second Ctrl+C kills).
         using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            Cancel(cts);
-        };
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
-        // ProcessExit fires after RunAsync returned and disposed cts: cancelling then must not crash the exit (was exit code 134).
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Cancel(cts);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = !cts.IsCancellationRequested;
+            cts.Cancel();
+        }
 
         var commands = typeof(ICommand).Assembly.GetTypes()
             .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t))
@@ -49,18 +52,6 @@ internal static class Commands
         }
 
         return await command.RunAsync(args[1..], cts.Token).ConfigureAwait(false);
-    }
-
-    private static void Cancel(CancellationTokenSource cts)
-    {
-        try
-        {
-            cts.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The command has finished.
-        }
     }
 
     private static void PrintUsage(TextWriter w, List<ICommand> commands)

@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+
+namespace Edge.Cli.Commands.Up;
+
+/// <summary>
+/// Adapts a deployment's <c>modulesContent</c> for a run on this machine: container paths become folders under the run's
+/// state directory, the default model URL points at the verified asset cache, the camera source is the sample video (or
+/// <c>--source</c>), and the annotated frames reach the dashboard.
+/// </summary>
+internal static class LocalDeployment
+{
+    private const string ContainerAppRoot = "/app/";
+
+    public static void Adapt(JsonObject modulesContent, string assetsDirectory, string stateDirectory, UpOptions options)
+    {
+        if (modulesContent["$edgeAgent"]?["properties.desired"]?["modules"] is JsonObject modules)
+        {
+            foreach (var (_, module) in modules)
+            {
+                if (module?["env"] is not JsonObject env)
+                {
+                    continue;
+                }
+
+                foreach (var (_, variable) in env)
+                {
+                    if (variable?["value"] is JsonValue v && v.TryGetValue<string>(out var value) && value.StartsWith(ContainerAppRoot, StringComparison.Ordinal))
+                    {
+                        variable["value"] = Path.Combine(stateDirectory, "app", value[ContainerAppRoot.Length..]);
+                    }
+                }
+            }
+        }
+
+        if (Desired(modulesContent, "CameraCapture") is { } capture)
+        {
+            var template = (capture["cameras"] as JsonArray)?.FirstOrDefault() as JsonObject ?? new JsonObject { ["fps"] = 5, ["width"] = 640, ["height"] = 480 };
+            var cameras = new JsonArray();
+            for (var i = 1; i <= options.Cameras; i++)
+            {
+                var camera = (JsonObject)template.DeepClone();
+                camera["id"] = options.Cameras == 1 && template["id"] is not null ? template["id"]!.DeepClone() : $"cam{i}";
+                if (options.Source is not null)
+                {
+                    camera["source"] = options.Source;
+                }
+                else if (options.Deployment is null)
+                {
+                    camera["source"] = Path.Combine(assetsDirectory, "Megamind.avi");
+                    camera["loop"] = true;
+                }
+
+                cameras.Add(camera);
+            }
+
+            capture["cameras"] = cameras;
+        }
+
+        if (Desired(modulesContent, "Inference")?["model"] is JsonObject model
+            && model["url"] is JsonValue url && url.TryGetValue<string>(out var u) && u.StartsWith("file://" + ContainerAppRoot + "models/", StringComparison.Ordinal))
+        {
+            model["url"] = new Uri(Path.Combine(assetsDirectory, Path.GetFileName(u))).AbsoluteUri;
+        }
+
+        if (options.Dashboard && modulesContent["$edgeHub"]?["properties.desired"]?["routes"] is JsonObject routes && !routes.ContainsKey("annotatedToDashboard"))
+        {
+            routes["annotatedToDashboard"] = new JsonObject
+            {
+                ["route"] = "FROM /messages/modules/Inference/outputs/annotated INTO $upstream",
+                ["priority"] = 9,
+                ["timeToLiveSecs"] = 30,
+            };
+        }
+    }
+
+    /// <summary>The module ids of the deployment's custom modules.</summary>
+    public static IReadOnlyList<string> ModuleIds(JsonObject modulesContent) =>
+        modulesContent["$edgeAgent"]?["properties.desired"]?["modules"] is JsonObject modules ? [.. modules.Select(m => m.Key)] : [];
+
+    private static JsonObject? Desired(JsonObject modulesContent, string moduleId) =>
+        modulesContent[moduleId]?["properties.desired"] as JsonObject;
+}

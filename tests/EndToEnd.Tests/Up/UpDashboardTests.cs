@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Edge.Cli.Commands;
+using Edge.Cli.Commands.Up;
+using Edge.TestSupport;
+using Microsoft.Playwright;
+
+namespace EndToEnd.Tests.Up;
+
+/// <summary>
+/// <c>edge up</c> as a user meets it: the real modules on the simulator with the sample video and the default model,
+/// detections streamed, the dashboard driven in a real headless Chromium (screenshots kept as test artefacts),
+/// and a healthy summary with zero messages lost.
+/// </summary>
+public sealed partial class UpDashboardTests
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    [Fact]
+    public async Task Up_SampleVideo_StreamsDetectionsDrivesDashboardAndExitsHealthy()
+    {
+        File.Exists(Chromium).ShouldBeTrue($"{Chromium} is missing: ./edge test installs Debian's chromium");
+        using var state = new TempDirectory();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var output = new ConcurrentWriter();
+        var options = new UpOptions
+        {
+            Duration = TimeSpan.FromSeconds(40),
+            Build = false,
+            Configuration = BuildConfiguration(),
+            DashboardPort = 0,
+            MqttPort = 0,
+            StateDirectory = state.Path,
+        };
+        var run = Task.Run(() => new UpRun(options, output, output, TimeProvider.System).RunAsync(timeout.Token));
+
+        var url = await WaitForAsync(() => DashboardUrl().Match(output.Text) is { Success: true } m ? m.Value : null, run, timeout.Token);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 1000 } });
+        await page.GotoAsync(url);
+
+        // The live view: the annotated frame of the camera appears and the recent detections list fills.
+        await page.Locator(".cam img").WaitForAsync(new() { Timeout = 30_000 });
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#recent tbody tr').length > 0", null, new() { Timeout = 30_000 });
+        (await page.Locator(".cam img").EvaluateAsync<int>("img => img.naturalWidth")).ShouldBeGreaterThan(0);
+        (await page.Locator("#recent tbody").InnerTextAsync()).ShouldContain("face");
+        (await page.Locator("#routes").InnerTextAsync()).ShouldContain("detectionsToCloud");
+        (await page.Locator("#modules tbody").InnerTextAsync()).ShouldContain("running");
+        await Screenshot(page, "dashboard-live");
+
+        // Fault switch: the cloud goes offline and comes back.
+        await page.ClickAsync("#cloud-offline");
+        await page.WaitForFunctionAsync("() => document.querySelector('#upstream').textContent.includes('OFFLINE')", null, new() { Timeout = 10_000 });
+        await Screenshot(page, "dashboard-cloud-offline");
+        await page.ClickAsync("#cloud-online");
+        await page.WaitForFunctionAsync("() => document.querySelector('#upstream').textContent.includes('online')", null, new() { Timeout = 10_000 });
+
+        // Twins: the Inference twin loads; a desired change made in the page comes back in reported properties.
+        await page.SelectOptionAsync("#twin-module", "Inference");
+        await page.ClickAsync("#twin-load");
+        await page.WaitForFunctionAsync("() => document.querySelector('#twin-desired').value.includes('thresholds')", null, new() { Timeout = 10_000 });
+        var desired = await page.InputValueAsync("#twin-desired");
+        await page.FillAsync("#twin-desired", desired.Replace("\"minScore\": 0.6", "\"minScore\": 0.65", StringComparison.Ordinal));
+        await page.ClickAsync("#twin-apply");
+        await page.WaitForFunctionAsync("() => document.querySelector('#twin-reported').textContent.includes('0.65')", null, new() { Timeout = 20_000 });
+        await Screenshot(page, "dashboard-twin");
+
+        // Unauthenticated access is refused.
+        using var http = new HttpClient();
+        (await http.GetAsync(new Uri(new Uri(url), "/dashboard/api/state"), timeout.Token)).StatusCode.ShouldBe(System.Net.HttpStatusCode.Unauthorized);
+
+        var exit = await run;
+        var text = output.Text;
+        exit.ShouldBe(0, text);
+        text.ShouldContain("Healthy run.");
+        Regex.IsMatch(text, @"messages lost\s+0").ShouldBeTrue(text);
+        Regex.IsMatch(text, @"cam1\s+seq \d+\s+[\d.]+ ms\s+face 0\.\d\d").ShouldBeTrue(text);
+    }
+
+    private static async Task<string> WaitForAsync(Func<string?> probe, Task<int> run, CancellationToken ct)
+    {
+        while (true)
+        {
+            if (probe() is { } value)
+            {
+                return value;
+            }
+
+            if (run.IsCompleted)
+            {
+                throw new InvalidOperationException("edge up stopped before printing the dashboard URL: exit " + await run);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, ct);
+        }
+    }
+
+    private static async Task Screenshot(IPage page, string name)
+    {
+        var dir = Path.Combine(Assets.RepoRoot, "artifacts", "test-results", "screenshots");
+        Directory.CreateDirectory(dir);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(dir, name + ".png"), FullPage = true });
+    }
+
+    /// <summary>The configuration this test assembly was built in (release or debug): the modules are taken from the same.</summary>
+    private static string BuildConfiguration() =>
+        AppContext.BaseDirectory.Contains("/release", StringComparison.OrdinalIgnoreCase) ? "release" : "debug";
+
+    [GeneratedRegex(@"http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+")]
+    private static partial Regex DashboardUrl();
+
+    /// <summary>A text writer the run and the test share.</summary>
+    private sealed class ConcurrentWriter : TextWriter
+    {
+        private readonly StringBuilder _text = new();
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public string Text
+        {
+            get
+            {
+                lock (_text)
+                {
+                    return _text.ToString();
+                }
+            }
+        }
+
+        public override void Write(char value)
+        {
+            lock (_text)
+            {
+                _text.Append(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_text)
+            {
+                _text.Append(value);
+            }
+        }
+
+        public override Task WriteLineAsync(string? value)
+        {
+            lock (_text)
+            {
+                _text.AppendLine(value);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
