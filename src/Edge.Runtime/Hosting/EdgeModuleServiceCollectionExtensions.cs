@@ -1,19 +1,103 @@
+using System.Globalization;
+using Edge.Runtime.Client;
+using Edge.Runtime.Diagnostics;
+using Edge.Runtime.Hosting;
+using Edge.Runtime.Outbox;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Edge.Runtime;
 
 /// <summary>Registers the edge runtime.</summary>
 public static class EdgeModuleServiceCollectionExtensions
 {
-    /// <summary>Registers <see cref="IModuleClient"/> and everything behind it, bound from <paramref name="configuration"/>.</summary>
+    /// <summary>
+    /// Registers <see cref="IModuleClient"/> (singleton) and everything behind it, bound from <paramref name="configuration"/>:
+    /// <see cref="TimeProvider"/>, <see cref="EdgeModuleOptions"/> (state folder resolved), <see cref="OutboxOptions"/>,
+    /// console logging at <c>RuntimeLogLevel</c>, metrics (Prometheus on <c>MetricsPort</c> when set) and the hosted service that
+    /// connects once every other hosted service has started. See docs/configuration.md for every variable.
+    /// </summary>
     public static IServiceCollection AddEdgeModule(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
 
-        // The module client, outbox, twin store, metrics and resilience pipelines are registered here (issue: runtime).
+        services.AddOptions<EdgeModuleOptions>()
+            .Configure(o => o.StateDirectory = ResolveStateDirectory(configuration))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<OutboxOptions>().Bind(configuration.GetSection("Outbox")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<EdgeHubClientOptions>().Bind(configuration.GetSection("EdgeHub")).ValidateDataAnnotations().ValidateOnStart();
+
+        var level = ParseRuntimeLogLevel(configuration["RuntimeLogLevel"]);
+        services.AddLogging(b =>
+        {
+            b.ClearProviders();
+            b.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.ColorBehavior = LoggerColorBehavior.Disabled;
+            });
+            b.SetMinimumLevel(level);
+            b.AddFilter("Microsoft.Hosting.Lifetime", level <= LogLevel.Information ? LogLevel.Information : level);
+            b.AddFilter("Microsoft", level <= LogLevel.Warning ? LogLevel.Warning : level);
+            b.AddFilter("System", level <= LogLevel.Warning ? LogLevel.Warning : level);
+        });
+        services.AddMetrics();
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+
+        services.TryAddSingleton(sp => new RuntimeMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton<DurableOutbox>();
+        services.TryAddSingleton<Func<EdgeHubSettings>>(_ => () => EdgeHubSettings.FromConfiguration(configuration));
+        services.TryAddSingleton<ModuleClient>();
+        services.TryAddSingleton<IModuleClient>(sp => sp.GetRequiredService<ModuleClient>());
+        services.AddHostedService<ModuleClientHostedService>();
+
+        if (configuration["MetricsPort"] is { Length: > 0 } portText)
+        {
+            if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 0 or > 65535)
+            {
+                throw new EdgeConfigurationException("MetricsPort", $"'{portText}' is not a TCP port (0-65535)");
+            }
+
+            services.AddHostedService(sp => new PrometheusEndpoint(port, sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
+        }
+
         return services;
     }
+
+    /// <summary>Env <c>StateDirectory</c>, else <c>/app/state</c> in a container, else <c>~/.edge-state/{moduleId}</c>.</summary>
+    internal static string ResolveStateDirectory(IConfiguration configuration)
+    {
+        if (configuration["StateDirectory"] is { Length: > 0 } explicitDir)
+        {
+            return Path.GetFullPath(explicitDir);
+        }
+
+        var inContainer = string.Equals(configuration["DOTNET_RUNNING_IN_CONTAINER"], "true", StringComparison.OrdinalIgnoreCase) || File.Exists("/.dockerenv");
+        if (inContainer)
+        {
+            return "/app/state";
+        }
+
+        var module = EdgeHubSettings.PeekModuleId(configuration) is { Length: > 0 } m ? m : "module";
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".edge-state", module);
+    }
+
+    /// <summary>IoT Edge's <c>RuntimeLogLevel</c> values (fatal, error, warning, info, debug, verbose), case-insensitive; default info.</summary>
+    internal static LogLevel ParseRuntimeLogLevel(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "fatal" or "critical" => LogLevel.Critical,
+        "error" or "err" => LogLevel.Error,
+        "warning" or "warn" => LogLevel.Warning,
+        "debug" => LogLevel.Debug,
+        "verbose" or "trace" => LogLevel.Trace,
+        _ => LogLevel.Information,
+    };
 }
