@@ -1,0 +1,437 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using Edge.Hub.Security;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace Edge.Hub.Broker;
+
+/// <summary>What the broker hands to the hub after authentication and authorization.</summary>
+internal interface IBrokerHandler
+{
+    /// <summary>Routes and stores a telemetry message; the PUBACK is sent only after this completes.</summary>
+    Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, MqttApplicationMessage message, CancellationToken ct);
+
+    Task OnTwinGetAsync(ClientIdentity sender, string rid, CancellationToken ct);
+
+    Task OnReportedPatchAsync(ClientIdentity sender, string rid, byte[] payload, CancellationToken ct);
+
+    void OnMethodResponse(ClientIdentity sender, int status, string rid, byte[] payload);
+
+    /// <summary>A client connected, disconnected or (un)subscribed: dispatchers waiting for it re-check.</summary>
+    void OnClientChanged(ClientIdentity identity);
+}
+
+/// <summary>Per-identity connection and subscription state.</summary>
+internal sealed class ClientState(ClientIdentity identity)
+{
+    public ClientIdentity Identity { get; } = identity;
+
+    public volatile bool Connected;
+    public volatile bool ModuleMessages;
+    public volatile bool Methods;
+    public volatile bool Desired;
+    public volatile bool TwinResponses;
+
+    /// <summary>The module-input delivery waiting for its PUBACK (one at a time per module, as edgeHub does).</summary>
+    public volatile PendingAck? InputAck;
+
+    public void ClearSubscriptions()
+    {
+        ModuleMessages = false;
+        Methods = false;
+        Desired = false;
+        TwinResponses = false;
+    }
+}
+
+/// <summary>A delivery waiting for the client's PUBACK, matched by topic (only one input delivery is in flight per module).</summary>
+internal sealed class PendingAck(string topic)
+{
+    public string Topic { get; } = topic;
+
+    public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>
+/// MQTT 3.1.1 over TLS on loopback (MQTTnet.Server) speaking edgeHub's protocol: SAS authentication, per-identity
+/// publish/subscribe authorization, QoS 2 and oversize refusal (connection closed before any PUBACK, so the sender keeps the message).
+/// </summary>
+internal sealed class MqttBroker : IAsyncDisposable
+{
+    private const string IdentityKey = "edge.identity";
+
+    private readonly SimulatorOptions _options;
+    private readonly CertificateAuthority _ca;
+    private readonly ConnectAuthenticator _auth;
+    private readonly HubCounters _counters;
+    private readonly IBrokerHandler _handler;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, ClientState> _clients = new(StringComparer.Ordinal);
+    private MqttServer? _server;
+
+    public MqttBroker(SimulatorOptions options, CertificateAuthority ca, ConnectAuthenticator auth, HubCounters counters,
+        IBrokerHandler handler, ILogger logger)
+    {
+        _options = options;
+        _ca = ca;
+        _auth = auth;
+        _counters = counters;
+        _handler = handler;
+        _logger = logger;
+    }
+
+    public int Port { get; private set; }
+
+    public async Task StartAsync(int port, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        if (port == 0)
+        {
+            port = FreePort();
+        }
+
+        var options = new MqttServerOptionsBuilder()
+            .WithoutDefaultEndpoint()
+            .WithEncryptedEndpoint()
+            .WithEncryptedEndpointBoundIPAddress(IPAddress.Loopback)
+            .WithEncryptedEndpointPort(port)
+            .WithEncryptionCertificate(_ca.ServerCertificate)
+            .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)
+            .WithPersistentSessions()
+            .Build();
+        var server = new MqttServerFactory().CreateMqttServer(options);
+        server.ValidatingConnectionAsync += ValidateAsync;
+        server.ClientConnectedAsync += ConnectedAsync;
+        server.ClientDisconnectedAsync += DisconnectedAsync;
+        server.InterceptingSubscriptionAsync += InterceptSubscriptionAsync;
+        server.ClientSubscribedTopicAsync += SubscribedAsync;
+        server.ClientUnsubscribedTopicAsync += UnsubscribedAsync;
+        server.InterceptingPublishAsync += InterceptPublishAsync;
+        server.ClientAcknowledgedPublishPacketAsync += AcknowledgedAsync;
+        await server.StartAsync().ConfigureAwait(false);
+        _server = server;
+        Port = port;
+    }
+
+    public async Task StopAsync()
+    {
+        var server = _server;
+        _server = null;
+        if (server is null)
+        {
+            return;
+        }
+
+        await server.StopAsync(new MqttServerStopOptions()).ConfigureAwait(false);
+        server.Dispose();
+        foreach (var c in _clients.Values)
+        {
+            c.Connected = false;
+            c.ClearSubscriptions();
+            c.InputAck?.Completion.TrySetResult(false);
+            _handler.OnClientChanged(c.Identity);
+        }
+    }
+
+    public IReadOnlyList<ClientStatus> GetClients() =>
+        [.. _clients.Values.Where(c => c.Connected).OrderBy(c => c.Identity.ClientId, StringComparer.Ordinal)
+            .Select(c => new ClientStatus(c.Identity.ClientId, c.ModuleMessages, c.Methods, c.Desired))];
+
+    public ClientState? GetClient(string clientId) => _clients.TryGetValue(clientId, out var c) ? c : null;
+
+    /// <summary>Sends a PUBLISH to one client only (twin responses, desired patches, method requests and inputs share filters across clients).</summary>
+    public async Task<bool> DeliverAsync(string clientId, string topic, byte[] payload, MqttQualityOfServiceLevel qos, CancellationToken ct)
+    {
+        var server = _server;
+        if (server is null || !_clients.TryGetValue(clientId, out var c) || !c.Connected)
+        {
+            return false;
+        }
+
+        var session = await server.GetSessionAsync(clientId).ConfigureAwait(false);
+        if (session is null)
+        {
+            return false;
+        }
+
+        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
+        await session.DeliverApplicationMessageAsync(message).WaitAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task DisconnectAsync(string clientId, CancellationToken ct)
+    {
+        var server = _server;
+        if (server is null)
+        {
+            return;
+        }
+
+        var clients = await server.GetClientsAsync().ConfigureAwait(false);
+        var client = clients.FirstOrDefault(c => c.Id == clientId);
+        if (client is not null)
+        {
+            await client.DisconnectAsync(new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.AdministrativeAction })
+                .WaitAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private Task ValidateAsync(ValidatingConnectionEventArgs e)
+    {
+        if (!_auth.TryAuthenticate(e.ClientId, e.UserName, e.Password, out var identity, out var reason))
+        {
+            _counters.Refused(reason);
+            Log.ConnectRefused(_logger, e.ClientId, reason);
+            e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
+            return Task.CompletedTask;
+        }
+
+        e.SessionItems[IdentityKey] = identity;
+        var state = _clients.GetOrAdd(identity.ClientId, _ => new ClientState(identity));
+        if (e.CleanSession != false)
+        {
+            state.ClearSubscriptions();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task ConnectedAsync(ClientConnectedEventArgs e)
+    {
+        if (_clients.TryGetValue(e.ClientId, out var c))
+        {
+            c.Connected = true;
+            Log.ClientConnected(_logger, e.ClientId);
+            _handler.OnClientChanged(c.Identity);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task DisconnectedAsync(ClientDisconnectedEventArgs e)
+    {
+        if (e.DisconnectType != MqttClientDisconnectType.Takeover && _clients.TryGetValue(e.ClientId, out var c))
+        {
+            c.Connected = false;
+            c.InputAck?.Completion.TrySetResult(false);
+            Log.ClientDisconnected(_logger, e.ClientId);
+            _handler.OnClientChanged(c.Identity);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static bool TryGetIdentity(System.Collections.IDictionary items, out ClientIdentity identity)
+    {
+        if (items[IdentityKey] is ClientIdentity id)
+        {
+            identity = id;
+            return true;
+        }
+
+        identity = default;
+        return false;
+    }
+
+    /// <summary>The filters an identity may subscribe to (edgeHub SessionStateParser): its own topics and the $iothub twin/method filters.</summary>
+    internal static bool IsAllowedFilter(ClientIdentity id, string filter)
+    {
+        if (filter == "$iothub/twin/res/#" || filter.StartsWith("$iothub/twin/PATCH/properties/desired/", StringComparison.Ordinal) ||
+            filter.StartsWith("$iothub/methods/POST/", StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var own = id.ModuleId is null
+            ? $"devices/{id.DeviceId}/messages/devicebound/"
+            : $"devices/{id.DeviceId}/modules/{id.ModuleId}/";
+        return filter.StartsWith(own, StringComparison.Ordinal);
+    }
+
+    private Task InterceptSubscriptionAsync(InterceptingSubscriptionEventArgs e)
+    {
+        if (!TryGetIdentity(e.SessionItems, out var id) || !IsAllowedFilter(id, e.TopicFilter.Topic))
+        {
+            _counters.Refused("subscribe-not-authorized");
+            Log.SubscribeRefused(_logger, e.ClientId, e.TopicFilter.Topic, "not this client's topic");
+            e.ProcessSubscription = false;
+            e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+            return Task.CompletedTask;
+        }
+
+        if (e.TopicFilter.QualityOfServiceLevel == MqttQualityOfServiceLevel.ExactlyOnce)
+        {
+            // PG grants QoS 1 for a QoS 2 subscription.
+            e.TopicFilter.QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce;
+            e.Response.ReasonCode = MqttSubscribeReasonCode.GrantedQoS1;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task SubscribedAsync(ClientSubscribedTopicEventArgs e) => SetSubscription(e.ClientId, e.TopicFilter.Topic, true);
+
+    private Task UnsubscribedAsync(ClientUnsubscribedTopicEventArgs e) => SetSubscription(e.ClientId, e.TopicFilter, false);
+
+    private Task SetSubscription(string clientId, string filter, bool on)
+    {
+        if (!_clients.TryGetValue(clientId, out var c))
+        {
+            return Task.CompletedTask;
+        }
+
+        var id = c.Identity;
+        if (filter == "$iothub/twin/res/#")
+        {
+            c.TwinResponses = on;
+        }
+        else if (filter.StartsWith("$iothub/twin/PATCH/properties/desired/", StringComparison.Ordinal))
+        {
+            c.Desired = on;
+        }
+        else if (filter.StartsWith("$iothub/methods/POST/", StringComparison.Ordinal))
+        {
+            c.Methods = on;
+        }
+        else if (id.ModuleId is not null && filter == $"devices/{id.DeviceId}/modules/{id.ModuleId}/#")
+        {
+            // edgeHub: ^devices/.+/modules/.+/#$ is the module-messages subscription.
+            c.ModuleMessages = on;
+        }
+
+        _handler.OnClientChanged(id);
+        return Task.CompletedTask;
+    }
+
+    private Task AcknowledgedAsync(ClientAcknowledgedPublishPacketEventArgs e)
+    {
+        if (_clients.TryGetValue(e.ClientId, out var c) && c.InputAck is { } pending && pending.Topic == e.PublishPacket.Topic)
+        {
+            pending.Completion.TrySetResult(true);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Refuse(InterceptingPublishEventArgs e, string reason)
+    {
+        _counters.Refused(reason);
+        Log.PublishRefused(_logger, e.ClientId, e.ApplicationMessage.Topic, reason);
+        e.ProcessPublish = false;
+        e.CloseConnection = true;
+    }
+
+    private async Task InterceptPublishAsync(InterceptingPublishEventArgs e)
+    {
+        // The hub never fans client publishes out itself: everything goes through routing, twins or methods.
+        e.ProcessPublish = false;
+        if (!TryGetIdentity(e.SessionItems, out var id))
+        {
+            Refuse(e, "unauthenticated");
+            return;
+        }
+
+        var message = e.ApplicationMessage;
+        if (message.QualityOfServiceLevel == MqttQualityOfServiceLevel.ExactlyOnce)
+        {
+            Refuse(e, "qos2");
+            return;
+        }
+
+        var topic = message.Topic;
+        if (topic.StartsWith("devices/", StringComparison.Ordinal))
+        {
+            if (!TopicParser.TryParseTelemetry(topic, out var parsed, out var badBag))
+            {
+                if (badBag)
+                {
+                    Refuse(e, "malformed-property-bag");
+                    return;
+                }
+
+                _counters.Dropped("unknown-topic");
+                Log.UnknownTopic(_logger, e.ClientId, topic);
+                return;
+            }
+
+            if (!string.Equals(parsed!.DeviceId, id.DeviceId, StringComparison.Ordinal) ||
+                !string.Equals(parsed.ModuleId, id.ModuleId, StringComparison.Ordinal))
+            {
+                Refuse(e, "publish-as-other");
+                return;
+            }
+
+            var size = message.Payload.Length;
+            foreach (var (k, v) in parsed.Properties)
+            {
+                size += k.Length + (v?.Length ?? 0);
+            }
+
+            // edgeHub also counts the system properties it adds (connection ids, enqueued time, message id).
+            size += 64 + id.DeviceId.Length + (id.ModuleId?.Length ?? 0);
+            if (size > _options.MaxMessageBytes)
+            {
+                Refuse(e, "oversize");
+                return;
+            }
+
+            await _handler.OnTelemetryAsync(id, parsed, message, e.CancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (topic.StartsWith("$iothub/twin/GET/", StringComparison.Ordinal))
+        {
+            var rid = TopicParser.QueryValue(topic, "$rid");
+            if (string.IsNullOrEmpty(rid))
+            {
+                _counters.Dropped("twin-request-without-rid");
+                Log.TwinRequestRejected(_logger, e.ClientId, topic, 400, "missing $rid");
+                return;
+            }
+
+            await _handler.OnTwinGetAsync(id, rid, e.CancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (topic.StartsWith("$iothub/twin/PATCH/properties/reported/", StringComparison.Ordinal))
+        {
+            var rid = TopicParser.QueryValue(topic, "$rid");
+            if (string.IsNullOrEmpty(rid))
+            {
+                _counters.Dropped("twin-request-without-rid");
+                Log.TwinRequestRejected(_logger, e.ClientId, topic, 400, "missing $rid");
+                return;
+            }
+
+            await _handler.OnReportedPatchAsync(id, rid, message.Payload.ToArray(), e.CancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (topic.StartsWith("$iothub/methods/res/", StringComparison.Ordinal))
+        {
+            var parts = topic.Split('/');
+            var rid = TopicParser.QueryValue(topic, "$rid");
+            if (parts.Length >= 4 && int.TryParse(parts[3], out var status) && !string.IsNullOrEmpty(rid))
+            {
+                _handler.OnMethodResponse(id, status, rid, message.Payload.ToArray());
+                return;
+            }
+        }
+
+        _counters.Dropped("unknown-topic");
+        Log.UnknownTopic(_logger, e.ClientId, topic);
+    }
+}
