@@ -8,6 +8,7 @@ namespace Edge.Deployment.Routing;
 internal sealed class BodyCache
 {
     private static readonly object Invalid = new();
+    private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
     private object? _state; // null: not parsed yet; Invalid: not JSON; JsonElement (boxed): the root
 
     /// <summary>The JSON root, or null when the body is not JSON (or, with <paramref name="requireJsonContentType"/>, not declared as JSON).</summary>
@@ -50,7 +51,7 @@ internal sealed class BodyCache
             m.SystemProperties.TryGetValue("contentEncoding", out var ce);
             var encoding = EncodingOf(ce) ?? Encoding.UTF8;
             using var doc = encoding == Encoding.UTF8
-                ? JsonDocument.Parse(m.Body)
+                ? JsonDocument.Parse(m.Body.Span.StartsWith(Utf8Bom) ? m.Body[Utf8Bom.Length..] : m.Body)
                 : JsonDocument.Parse(encoding.GetString(m.Body.Span).TrimStart('\uFEFF'));
             return doc.RootElement.Clone();
         }
