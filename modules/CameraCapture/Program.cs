@@ -1,6 +1,7 @@
+using CameraCapture;
 using Edge.Runtime;
 using Microsoft.Extensions.Hosting;
 
-
 var builder = EdgeModule.CreateBuilder(args);
+builder.Services.AddCameraCapture(builder.Configuration);
 await builder.Build().RunAsync().ConfigureAwait(false);

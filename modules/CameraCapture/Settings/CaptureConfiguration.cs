@@ -1,0 +1,92 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace CameraCapture;
+
+/// <summary>
+/// Settings defaults from configuration, for a module with no twin: the <c>Capture</c> section
+/// (<c>Capture__Cameras__0__Source</c>, <c>Capture__FrameStore</c>, ...) and, on top, the single-camera shorthand
+/// <c>CAMERA_SOURCE</c>, <c>CAMERA_ID</c>, <c>CAMERA_FPS</c>, <c>CAMERA_WIDTH</c>, <c>CAMERA_HEIGHT</c>, <c>CAMERA_JPEG_QUALITY</c>,
+/// <c>CAMERA_LOOP</c>, <c>CAMERA_TRANSPORT</c>, <c>CAMERA_MOTION</c>, <c>CAMERA_MOTION_THRESHOLD</c> and <c>FRAME_STORE</c>.
+/// </summary>
+internal static class CaptureConfiguration
+{
+    /// <summary>Reads the defaults; <paramref name="errors"/> lists values that could not be parsed (they keep their defaults).</summary>
+    public static CaptureSettings FromConfiguration(IConfiguration configuration, out List<string> errors)
+    {
+        errors = [];
+        var settings = new CaptureSettings();
+        try
+        {
+            configuration.GetSection("Capture").Bind(settings);
+        }
+        catch (InvalidOperationException ex)
+        {
+            errors.Add($"Capture: {ex.Message}");
+        }
+
+        if (configuration["FRAME_STORE"] is { Length: > 0 } store)
+        {
+            settings.FrameStore = store;
+        }
+
+        if (configuration["CAMERA_SOURCE"] is not { Length: > 0 } source)
+        {
+            return settings;
+        }
+
+        var id = configuration["CAMERA_ID"] is { Length: > 0 } i ? i : "cam1";
+        var camera = settings.Cameras.FirstOrDefault(c => c.Id == id);
+        if (camera is null)
+        {
+            camera = new CameraSettings { Id = id };
+            settings.Cameras.Add(camera);
+        }
+
+        camera.Source = source;
+        var problems = errors;
+        Parse("CAMERA_FPS", v => camera.Fps = double.Parse(v, CultureInfo.InvariantCulture));
+        Parse("CAMERA_WIDTH", v => camera.Width = int.Parse(v, CultureInfo.InvariantCulture));
+        Parse("CAMERA_HEIGHT", v => camera.Height = int.Parse(v, CultureInfo.InvariantCulture));
+        Parse("CAMERA_JPEG_QUALITY", v => camera.JpegQuality = int.Parse(v, CultureInfo.InvariantCulture));
+        Parse("CAMERA_LOOP", v => camera.Loop = bool.Parse(v));
+        Parse("CAMERA_TRANSPORT", v => camera.Transport = Enum.Parse<FrameTransport>(v, ignoreCase: true));
+        Parse("CAMERA_MOTION", v => camera.Motion.Enabled = bool.Parse(v));
+        Parse("CAMERA_MOTION_THRESHOLD", v => camera.Motion.Threshold = double.Parse(v, CultureInfo.InvariantCulture));
+        return settings;
+
+        void Parse(string key, Action<string> apply)
+        {
+            if (configuration[key] is not { Length: > 0 } value)
+            {
+                return;
+            }
+
+            try
+            {
+                apply(value.Trim());
+            }
+            catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
+            {
+                problems.Add($"{key}: '{value}' is not valid ({ex.Message})");
+            }
+        }
+    }
+
+    /// <summary>Checks what DataAnnotations cannot: camera ids are unique.</summary>
+    public static IEnumerable<string> CrossChecks(CaptureSettings settings)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < settings.Cameras.Count; i++)
+        {
+            if (settings.Cameras[i] is null)
+            {
+                yield return $"cameras[{i}]: must be an object";
+            }
+            else if (!seen.Add(settings.Cameras[i].Id))
+            {
+                yield return $"cameras[{i}].id: duplicate camera id '{settings.Cameras[i].Id}'";
+            }
+        }
+    }
+}
