@@ -44,6 +44,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         _counters = counters;
         _time = time;
         _logger = logger;
+        _upstreamOnline = options.UpstreamOnline;
         Upstream = new UpstreamFeed(options.UpstreamHistory, counters, logger);
     }
 

@@ -54,6 +54,9 @@ public sealed class SimulatorOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan IdleRecheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Whether <c>$upstream</c> starts online (false: messages for IoT Hub queue until it is set online). <value>Default true.</value></summary>
+    public bool UpstreamOnline { get; set; } = true;
+
     /// <summary>Called before the cloud-side API starts, to map more endpoints on the same server (the dashboard).</summary>
     public Action<WebApplication>? ConfigureWebApp { get; set; }
 }

@@ -237,12 +237,14 @@ internal sealed class CloudApi : IAsyncDisposable
 
         app.MapGet("/simulator/upstream/stream", async (HttpContext ctx) =>
         {
+            // Register the reader before the headers go out: a client that sees the response misses nothing after it.
+            var messages = sim.ReadUpstreamAsync(ctx.RequestAborted);
             ctx.Response.ContentType = "text/event-stream";
             ctx.Response.Headers.CacheControl = "no-cache";
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
             try
             {
-                await foreach (var m in sim.ReadUpstreamAsync(ctx.RequestAborted).ConfigureAwait(false))
+                await foreach (var m in messages.ConfigureAwait(false))
                 {
                     await ctx.Response.WriteAsync($"event: upstream\ndata: {ToJson(m).ToJsonString()}\n\n", ctx.RequestAborted).ConfigureAwait(false);
                     await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);

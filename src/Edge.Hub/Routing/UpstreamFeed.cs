@@ -44,7 +44,11 @@ internal sealed class UpstreamFeed(int history, HubCounters counters, ILogger lo
         }
     }
 
-    public async IAsyncEnumerable<UpstreamMessage> ReadAsync([EnumeratorCancellation] CancellationToken ct)
+    /// <summary>
+    /// Registers a live reader now (so nothing published after this call is missed, even before enumeration starts) and
+    /// returns its messages. The reader is removed when <paramref name="ct"/> is cancelled or the enumeration ends.
+    /// </summary>
+    public IAsyncEnumerable<UpstreamMessage> ReadAsync(CancellationToken ct)
     {
         var channel = Channel.CreateBounded<UpstreamMessage>(new BoundedChannelOptions(ReaderCapacity)
         {
@@ -56,6 +60,21 @@ internal sealed class UpstreamFeed(int history, HubCounters counters, ILogger lo
             _readers.Add(channel);
         }
 
+        var registration = ct.Register(() => Remove(channel));
+        return ReadCoreAsync(channel, registration, ct);
+    }
+
+    private void Remove(Channel<UpstreamMessage> channel)
+    {
+        lock (_gate)
+        {
+            _readers.Remove(channel);
+        }
+    }
+
+    private async IAsyncEnumerable<UpstreamMessage> ReadCoreAsync(Channel<UpstreamMessage> channel, CancellationTokenRegistration registration,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
         try
         {
             while (await channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
@@ -68,10 +87,8 @@ internal sealed class UpstreamFeed(int history, HubCounters counters, ILogger lo
         }
         finally
         {
-            lock (_gate)
-            {
-                _readers.Remove(channel);
-            }
+            await registration.DisposeAsync().ConfigureAwait(false);
+            Remove(channel);
         }
     }
 }

@@ -1,0 +1,251 @@
+using System.Text;
+using System.Buffers;
+using MQTTnet.Protocol;
+
+namespace Edge.Hub.Tests;
+
+/// <summary>Routing, persistent store-and-forward, ordering, TTL, restarts and ack-timeout redelivery.</summary>
+public sealed class StoreAndForwardTests
+{
+    private const string SensorToFilter = "FROM /messages/modules/sensor/outputs/* INTO BrokeredEndpoint(\"/modules/filter/inputs/in\")";
+    private const string SensorUpstream = "FROM /messages/modules/sensor/* INTO $upstream";
+
+    private static byte[] Body(int i) => Encoding.UTF8.GetBytes($"{{\"seq\":{i}}}");
+
+    private static int Seq(ReadOnlyMemory<byte> body) =>
+        System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("seq").GetInt32();
+
+    [Fact]
+    public async Task Route_ModuleToModule_DeliveredWithSenderIdsAndWithoutOutputName()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(("r", SensorToFilter, null, null)), 7200, "sensor", "filter"));
+        var filter = await host.StartModuleAsync("filter");
+        var sensor = await host.ConnectModuleAsync("sensor");
+        var msg = HubTestHost.Telemetry("dev1", "sensor", "temp", "{\"t\":21}"u8.ToArray(), ("$.ct", "application/json"), ("$.ce", "utf-8"),
+            ("$.mid", "m-1"), ("severity", "3"));
+        (await sensor.PublishAsync(msg, HubTestHost.Ct)).IsSuccess.ShouldBeTrue();
+
+        var got = (await filter.TakeAsync(1))[0];
+        got.Topic.ShouldStartWith("devices/dev1/modules/filter/inputs/in/");
+        got.Topic.ShouldNotEndWith("/");
+        var bag = got.Topic["devices/dev1/modules/filter/inputs/in/".Length..];
+        Edge.Runtime.Protocol.PropertyBag.TryDecode(bag, out var props).ShouldBeTrue();
+        var d = props.ToDictionary(p => p.Key, p => p.Value);
+        d["$.cdid"].ShouldBe("dev1");
+        d["$.cmid"].ShouldBe("sensor");
+        d["$.ct"].ShouldBe("application/json");
+        d["$.ce"].ShouldBe("utf-8");
+        d["$.mid"].ShouldBe("m-1");
+        d["severity"].ShouldBe("3");
+        d.ShouldNotContainKey("$.on");
+        d.Keys.First().ShouldBe("severity"); // application properties first, then system properties (§8)
+        Encoding.UTF8.GetString(got.Payload).ShouldBe("{\"t\":21}");
+        got.QualityOfServiceLevel.ShouldBe(MqttQualityOfServiceLevel.AtLeastOnce);
+        var status = host.Sim.GetStatus();
+        status.Routes.Single().Matched.ShouldBe(1);
+        status.MessagesDelivered.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Route_WhereCondition_OnlyMatchingMessagesRouted()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(
+            ("hot", "FROM /messages/modules/sensor/* WHERE $body.t > 30 INTO $upstream", null, null)), 7200, "sensor"));
+        host.Sim.GetStatus().LastConfigError.ShouldBeNull();
+        var upstream = host.Sim.ReadUpstreamAsync(HubTestHost.Ct);
+        var sensor = await host.ConnectModuleAsync("sensor");
+        foreach (var t in new[] { 10, 40, 20, 50 })
+        {
+            await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "temp", Encoding.UTF8.GetBytes($"{{\"t\":{t}}}"),
+                ("$.ct", "application/json"), ("$.ce", "utf-8")), HubTestHost.Ct);
+        }
+
+        var got = await host.ReadUpstreamAsync(2, upstream);
+        got.Select(m => Encoding.UTF8.GetString(m.Body.Span)).ShouldBe(["{\"t\":40}", "{\"t\":50}"]);
+        got[0].SourceModuleId.ShouldBe("sensor");
+        got[0].OutputName.ShouldBe("temp");
+        host.Sim.GetStatus().Drops["no-route"].ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Upstream_OfflineAtSteadyRateThenOnline_NoLossAndOrderPerSourceAndPriority()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(
+            ("alerts", "FROM /messages/modules/sensor/outputs/alerts INTO $upstream", 0, null),
+            ("rest", "FROM /messages/modules/sensor/outputs/telemetry INTO $upstream", 5, null)), 7200, "sensor"));
+        var upstream = host.Sim.ReadUpstreamAsync(HubTestHost.Ct);
+        var sensor = await host.ConnectModuleAsync("sensor");
+        host.Sim.SetUpstreamOnline(false);
+        const int n = 60;
+        using var rate = new PeriodicTimer(TimeSpan.FromMilliseconds(5), TimeProvider.System);
+        for (var i = 0; i < n; i++)
+        {
+            await rate.WaitForNextTickAsync(HubTestHost.Ct);
+            var output = i % 3 == 0 ? "alerts" : "telemetry";
+            (await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", output, Body(i)), HubTestHost.Ct)).IsSuccess.ShouldBeTrue();
+        }
+
+        var queued = (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues;
+        queued.Single(q => q.Priority == 0).Depth.ShouldBe(20);
+        queued.Single(q => q.Priority == 5).Depth.ShouldBe(40);
+        host.Sim.GetStatus().UpstreamDelivered.ShouldBe(0);
+
+        host.Sim.SetUpstreamOnline(true);
+        var got = await host.ReadUpstreamAsync(n, upstream);
+        got.Length.ShouldBe(n);
+        var alerts = got.Where(m => m.OutputName == "alerts").Select(m => Seq(m.Body)).ToList();
+        var telemetry = got.Where(m => m.OutputName == "telemetry").Select(m => Seq(m.Body)).ToList();
+        alerts.ShouldBe(Enumerable.Range(0, n).Where(i => i % 3 == 0));
+        telemetry.ShouldBe(Enumerable.Range(0, n).Where(i => i % 3 != 0));
+
+        // Higher priority (0) drains before the default-ish priority 5 backlog.
+        got.Take(20).ShouldAllBe(m => m.OutputName == "alerts");
+        (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Upstream_ShortTtlWhileOffline_ExpiredNeverDeliveredAndCounted()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(
+            ("short", "FROM /messages/modules/sensor/outputs/short INTO $upstream", null, 1u),
+            ("long", "FROM /messages/modules/sensor/outputs/long INTO $upstream", null, null)), 7200, "sensor"));
+        var upstream = host.Sim.ReadUpstreamAsync(HubTestHost.Ct);
+        var sensor = await host.ConnectModuleAsync("sensor");
+        host.Sim.SetUpstreamOnline(false);
+        for (var i = 0; i < 5; i++)
+        {
+            await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "short", Body(i)), HubTestHost.Ct);
+            await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "long", Body(100 + i)), HubTestHost.Ct);
+        }
+
+        await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().Drops.GetValueOrDefault("expired") == 5, "5 short-TTL messages to expire");
+        host.Sim.SetUpstreamOnline(true);
+        var got = await host.ReadUpstreamAsync(5, upstream);
+        got.Select(m => Seq(m.Body)).ShouldBe([100, 101, 102, 103, 104]);
+        await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System, HubTestHost.Ct);
+        host.Sim.GetStatus().UpstreamDelivered.ShouldBe(5);
+        host.Logs.Entries.Count(e => e.EventId == 2010).ShouldBe(5);
+    }
+
+    [Fact]
+    public async Task Upstream_Latency_DelaysDelivery()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(("up", SensorUpstream, null, null)), 7200, "sensor"));
+        var upstream = host.Sim.ReadUpstreamAsync(HubTestHost.Ct);
+        var sensor = await host.ConnectModuleAsync("sensor");
+        host.Sim.SetUpstreamLatency(TimeSpan.FromMilliseconds(400));
+        var started = TimeProvider.System.GetTimestamp();
+        await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(1)), HubTestHost.Ct);
+        await host.ReadUpstreamAsync(1, upstream);
+        TimeProvider.System.GetElapsedTime(started).ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(380));
+    }
+
+    [Fact]
+    public async Task Restart_HubProcessWithQueuedMessages_LosesNone()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(
+            ("up", SensorUpstream, null, null), ("m2m", SensorToFilter, null, null)), 7200, "sensor", "filter"));
+        var sensor = await host.ConnectModuleAsync("sensor");
+        host.Sim.SetUpstreamOnline(false);
+        for (var i = 0; i < 20; i++)
+        {
+            (await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct)).IsSuccess.ShouldBeTrue();
+        }
+
+        (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues.Sum(q => q.Depth).ShouldBe(40);
+        await host.RestartProcessAsync(o => o.UpstreamOnline = false);
+        (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues.Sum(q => q.Depth).ShouldBe(40);
+        var upstream = host.Sim.ReadUpstreamAsync(HubTestHost.Ct);
+        host.Sim.SetUpstreamOnline(true);
+        var filter = await host.StartModuleAsync("filter");
+        var got = await host.ReadUpstreamAsync(20, upstream);
+        got.Select(m => Seq(m.Body)).ShouldBe(Enumerable.Range(0, 20));
+        (await filter.TakeAsync(20)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(0, 20));
+    }
+
+    [Fact]
+    public async Task RestartAsync_BrokerRestart_StateKeptAndClientsReconnect()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(("m2m", SensorToFilter, null, null)), 7200, "sensor", "filter"));
+        var sensor = await host.ConnectModuleAsync("sensor");
+        for (var i = 0; i < 5; i++)
+        {
+            await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct);
+        }
+
+        var port = host.Sim.MqttPort;
+        await host.Sim.RestartAsync(HubTestHost.Ct);
+        host.Sim.MqttPort.ShouldBe(port);
+        await HubTestHost.EventuallyAsync(() => !sensor.IsConnected, "the old connection to drop");
+        var filter = await host.StartModuleAsync("filter");
+        (await filter.TakeAsync(5)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(0, 5));
+    }
+
+    [Fact]
+    public async Task ModuleInput_ModuleOffline_BacklogDeliveredInOrderWhenItReturns()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(("m2m", SensorToFilter, null, null)), 7200, "sensor", "filter"));
+        var first = await host.StartModuleAsync("filter");
+        var sensor = await host.ConnectModuleAsync("sensor");
+        await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(0)), HubTestHost.Ct);
+        (await first.TakeAsync(1)).Count.ShouldBe(1);
+        await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().MessagesDelivered == 1, "the first message to be acknowledged");
+        await host.Sim.DisconnectModuleAsync("filter", HubTestHost.Ct);
+        await HubTestHost.EventuallyAsync(() => !first.Client.IsConnected, "filter to be dropped");
+
+        for (var i = 1; i <= 30; i++)
+        {
+            (await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct)).IsSuccess.ShouldBeTrue();
+        }
+
+        (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues.Single().Depth.ShouldBe(30);
+        var back = await host.StartModuleAsync("filter");
+        (await back.TakeAsync(30)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(1, 30));
+    }
+
+    [Fact]
+    public async Task ModuleInput_NoAckWithinTimeout_Redelivered()
+    {
+        await using var host = await HubTestHost.StartAsync(
+            HubTestHost.Deployment(HubTestHost.Routes(("m2m", SensorToFilter, null, null)), 7200, "sensor", "filter"),
+            o => o.MessageAckTimeout = TimeSpan.FromMilliseconds(300));
+        var filter = await host.StartModuleAsync("filter", autoAck: false);
+        var sensor = await host.ConnectModuleAsync("sensor");
+        await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(7)), HubTestHost.Ct);
+        await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(8)), HubTestHost.Ct);
+
+        // One at a time: the unacknowledged first message comes again, the second waits behind it.
+        var got = await filter.TakeAsync(2);
+        got.Select(m => Seq(m.Payload.ToArray())).ShouldBe([7, 7]);
+        host.Sim.GetStatus().Redeliveries.ShouldBeGreaterThanOrEqualTo(1);
+        host.Logs.Entries.ShouldContain(e => e.EventId == 2011);
+    }
+
+    [Fact]
+    public async Task ModuleInput_AckedPromptly_NextMessageFollows()
+    {
+        await using var host = await HubTestHost.StartAsync(
+            HubTestHost.Deployment(HubTestHost.Routes(("m2m", SensorToFilter, null, null)), 7200, "sensor", "filter"),
+            o => o.MessageAckTimeout = TimeSpan.FromSeconds(5));
+        var filter = await host.StartModuleAsync("filter");
+        var sensor = await host.ConnectModuleAsync("sensor");
+        for (var i = 0; i < 10; i++)
+        {
+            await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct);
+        }
+
+        (await filter.TakeAsync(10)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(0, 10));
+        host.Sim.GetStatus().Redeliveries.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Inject_ThroughSimulator_DeliveredToModuleInput()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(), 7200, "filter"));
+        var filter = await host.StartModuleAsync("filter");
+        await host.Sim.InjectAsync("filter", "frames", "{\"x\":1}"u8.ToArray(), new Dictionary<string, string> { ["k"] = "v" }, "application/json", HubTestHost.Ct);
+        var got = (await filter.TakeAsync(1))[0];
+        got.Topic.ShouldStartWith("devices/dev1/modules/filter/inputs/frames/k=v&");
+        got.Topic.ShouldContain("%24.ct=application%2Fjson");
+    }
+}
