@@ -52,6 +52,11 @@ internal static class EdgeAgentDesired
             case JsonObject modules:
                 foreach (var (id, node) in modules)
                 {
+                    if (id.StartsWith('$'))
+                    {
+                        continue; // twin metadata ($metadata, $version), never a module: module ids cannot start with '$'
+                    }
+
                     var path = "modules." + id;
                     if (ParseModule(id, node, path, problems) is { } def)
                     {
@@ -77,7 +82,7 @@ internal static class EdgeAgentDesired
         var before = problems.Count;
         if (!IsValidModuleId(id))
         {
-            problems.Add($"{path}: invalid module id '{id}': it must be non-empty and contain no '$', '/', '\\', whitespace or control characters, and not be '.' or '..'");
+            problems.Add($"{path}: invalid module id '{id}': it must be non-empty and contain no '/', '\\', whitespace or control characters, and not be '.' or '..'");
         }
 
         if (node is not JsonObject m)
@@ -220,7 +225,7 @@ internal static class EdgeAgentDesired
     }
 
     private static bool IsValidModuleId(string id) =>
-        id.Length > 0 && id != "." && id != ".." && !id.StartsWith('$')
+        id.Length > 0 && id != "." && id != ".."
         && !id.Any(c => c is '/' or '\\' || char.IsWhiteSpace(c) || char.IsControl(c));
 
     private static string? StringOf(JsonNode node) =>
@@ -228,7 +233,7 @@ internal static class EdgeAgentDesired
 
     private static string Kind(JsonNode? node) => node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant();
 
-    /// <summary>JSON with object keys sorted, so equal documents compare equal whatever their key order.</summary>
+    /// <summary>JSON with object keys sorted and twin metadata (<c>$</c> keys) left out, so equal definitions compare equal.</summary>
     internal static string Canonical(JsonNode? node)
     {
         var sb = new StringBuilder();
@@ -242,7 +247,7 @@ internal static class EdgeAgentDesired
                 case JsonObject o:
                     sb.Append('{');
                     var first = true;
-                    foreach (var (k, v) in o.OrderBy(p => p.Key, StringComparer.Ordinal))
+                    foreach (var (k, v) in o.Where(p => !p.Key.StartsWith('$')).OrderBy(p => p.Key, StringComparer.Ordinal))
                     {
                         if (!first)
                         {

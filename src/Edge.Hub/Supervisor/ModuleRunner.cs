@@ -80,16 +80,42 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
     private bool LoopActive => _loop is { IsCompleted: false };
 
-    /// <summary>Starts supervising (no-op if already); completes once the first start attempt is made (started or failed).</summary>
-    public Task StartAsync(CancellationToken ct)
+    /// <summary>Whether supervision was ever started (false for a module desired stopped, or whose start was cancelled).</summary>
+    public bool EverStarted
     {
+        get
+        {
+            lock (_gate)
+            {
+                return _loop is not null;
+            }
+        }
+    }
+
+    /// <summary>Starts supervising (no-op if already); completes once the first start attempt is made (started or failed).</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        Task? stopping = null;
+        lock (_gate)
+        {
+            if (LoopActive && _pending == Command.Stop)
+            {
+                stopping = _loop;
+            }
+        }
+
+        if (stopping is not null)
+        {
+            await stopping.WaitAsync(ct).ConfigureAwait(false);
+        }
+
         TaskCompletionSource waiter;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (LoopActive)
             {
-                return Task.CompletedTask;
+                return;
             }
 
             waiter = AddWaiter();
@@ -97,7 +123,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
             _loop = Task.Run(RunLoopAsync, CancellationToken.None);
         }
 
-        return waiter.Task.WaitAsync(ct);
+        await waiter.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Stops the module gracefully and ends supervision; its status becomes <c>stopped</c>.</summary>
@@ -145,6 +171,11 @@ internal sealed class ModuleRunner : IAsyncDisposable
             if (!Definition.DesiredRunning)
             {
                 throw new InvalidOperationException($"Module {Id} is desired 'stopped'; set its status to 'running' to start it.");
+            }
+
+            if (LoopActive && _pending == Command.Stop)
+            {
+                throw new InvalidOperationException($"Module {Id} is being stopped.");
             }
 
             waiter = AddWaiter();
@@ -390,6 +421,16 @@ internal sealed class ModuleRunner : IAsyncDisposable
     private (Process? Process, Task[] Pumps, string? Error) Spawn(ModuleLaunchSpec spec)
     {
         Process? process = null;
+        string connectionString;
+        try
+        {
+            connectionString = _ctx.ConnectionStringForModule(Id);
+        }
+        catch (Exception ex)
+        {
+            return (null, [], StartFailed(spec, "no connection string: " + ex.Message));
+        }
+
         try
         {
             Directory.CreateDirectory(ModuleStateDirectory);
@@ -411,7 +452,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
                 psi.Environment[name] = value;
             }
 
-            SetSimulatorVariable(psi, ConnectionStringVariable, _ctx.ConnectionStringForModule(Id));
+            SetSimulatorVariable(psi, ConnectionStringVariable, connectionString);
             SetSimulatorVariable(psi, CaCertificateVariable, _ctx.CaCertificatePath);
             SetSimulatorVariable(psi, StateDirectoryVariable, ModuleStateDirectory);
 
@@ -422,15 +463,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
         catch (Exception ex) when (ex is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or FormatException)
         {
             process?.Dispose();
-            var error = $"cannot start module {Id} ({spec.FileName}): {ex.Message}";
-            Log.ModuleStartFailed(_ctx.Logger, Id, error);
-            _output.Write("supervisor", error);
-            lock (_gate)
-            {
-                _error = error;
-            }
-
-            return (null, [], error);
+            return (null, [], StartFailed(spec, ex.Message));
         }
 
         var pumps = new[]
@@ -459,6 +492,19 @@ internal sealed class ModuleRunner : IAsyncDisposable
         return (process, pumps, null);
     }
 
+    private string StartFailed(ModuleLaunchSpec spec, string reason)
+    {
+        var error = $"cannot start module {Id} ({spec.FileName}): {reason}";
+        Log.ModuleStartFailed(_ctx.Logger, Id, error);
+        _output.Write("supervisor", error);
+        lock (_gate)
+        {
+            _error = error;
+        }
+
+        return error;
+    }
+
     private void SetSimulatorVariable(ProcessStartInfo psi, string name, string value)
     {
         if (Definition.Env.Any(e => e.Key == name))
@@ -471,7 +517,15 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
     private async Task TerminateAsync(Process process)
     {
+        if (process.HasExited)
+        {
+            return;
+        }
+
         SampleMemory();
+
+        // Like a container, a module's processes go with it: whatever it started and left behind is killed after it exits.
+        var descendants = ProcessControl.Descendants(process.Id);
         if (!ProcessControl.Signal(process.Id, ProcessControl.SigTerm))
         {
             KillTree(process);
@@ -488,6 +542,11 @@ internal sealed class ModuleRunner : IAsyncDisposable
             _output.Write("supervisor", $"no exit within {grace} of SIGTERM: SIGKILL");
             KillTree(process);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach (var pid in descendants)
+        {
+            ProcessControl.Signal(pid, ProcessControl.SigKill);
         }
     }
 

@@ -29,6 +29,41 @@ public sealed record ModuleStatus(
     string? Error)
 {
     /// <summary>
+    /// A fixed-width table of modules (id, status, pid, restarts, last exit code, current and peak RSS, error), e.g. for
+    /// the <c>./edge up</c> summary. Sizes in MiB; <c>-</c> where unknown.
+    /// </summary>
+    public static string FormatTable(IEnumerable<ModuleStatus> modules)
+    {
+        string[] header = ["MODULE", "STATUS", "PID", "RESTARTS", "EXIT", "RSS", "PEAK RSS", "ERROR"];
+        var rows = modules.Select(m => new[]
+        {
+            m.ModuleId,
+            m.RuntimeStatus,
+            m.Pid?.ToString(CultureInfo.InvariantCulture) ?? "-",
+            m.RestartCount.ToString(CultureInfo.InvariantCulture),
+            m.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-",
+            Mib(m.RssBytes),
+            Mib(m.PeakRssBytes),
+            m.Error ?? "",
+        }).Prepend(header).ToList();
+        var widths = Enumerable.Range(0, header.Length - 1).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        var sb = new System.Text.StringBuilder();
+        foreach (var r in rows)
+        {
+            for (var i = 0; i < widths.Length; i++)
+            {
+                sb.Append(r[i].PadRight(widths[i] + 2));
+            }
+
+            sb.Append(r[^1]).Append('\n');
+        }
+
+        return string.Join('\n', sb.ToString().Split('\n').Select(l => l.TrimEnd()));
+
+        static string Mib(long? bytes) => bytes is { } b ? (b / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB" : "-";
+    }
+
+    /// <summary>
     /// This status as edgeAgent reports <c>modules.{id}</c>: <c>runtimeStatus</c>, <c>statusDescription</c> (the error),
     /// <c>exitCode</c>, <c>startTimeUtc</c>, <c>lastExitTimeUtc</c>, <c>restartCount</c>; plus the simulator's
     /// <c>pid</c>, <c>rssBytes</c> and <c>peakRssBytes</c>. Unknown values are left out.

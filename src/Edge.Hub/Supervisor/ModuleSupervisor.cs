@@ -129,8 +129,9 @@ public sealed class ModuleSupervisor : IAsyncDisposable
             }
 
             // Start in ascending startupOrder; a group starts once every module of the previous one has been started.
-            // Unchanged modules are left alone (a 'never' module that exited stays exited, as with edgeAgent).
-            var toStart = current.Values.Where(r => r.Definition.DesiredRunning && starting.Contains(r.Id));
+            // Unchanged modules are left alone (a 'never' module that exited stays exited, as with edgeAgent);
+            // one whose start an earlier, cancelled apply never reached is started now.
+            var toStart = current.Values.Where(r => r.Definition.DesiredRunning && (starting.Contains(r.Id) || !r.EverStarted));
             foreach (var group in toStart.GroupBy(r => r.Definition.StartupOrder).OrderBy(g => g.Key))
             {
                 await Task.WhenAll(group.Select(r => r.StartAsync(ct))).ConfigureAwait(false);
@@ -168,7 +169,7 @@ public sealed class ModuleSupervisor : IAsyncDisposable
     /// <summary>The folder passed to a module as <c>StateDirectory</c>.</summary>
     internal string ModuleStateDirectory(string moduleId) => Get(moduleId).ModuleStateDirectory;
 
-    /// <summary>Stops every module gracefully (reverse startup order) and releases everything.</summary>
+    /// <summary>Stops every module gracefully (reverse startup order) and releases everything; <see cref="GetStatus"/> keeps reporting the final statuses.</summary>
     public async ValueTask DisposeAsync()
     {
         await _applyLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -189,8 +190,7 @@ public sealed class ModuleSupervisor : IAsyncDisposable
         ModuleRunner[] runners;
         lock (_gate)
         {
-            runners = [.. _runners.Values];
-            _runners.Clear();
+            runners = [.. _runners.Values]; // kept: GetStatus() still reports final statuses and peaks after disposal
         }
 
         foreach (var group in runners.GroupBy(r => r.Definition.StartupOrder).OrderByDescending(g => g.Key))

@@ -20,6 +20,78 @@ internal static partial class ProcessControl
         return NativeMethods.Kill(pid, signal) == 0;
     }
 
+    /// <summary>
+    /// The live descendants of <paramref name="pid"/> (children, grandchildren, …) from <c>/proc/*/stat</c>; empty where
+    /// /proc is unavailable. A snapshot: callers signal them soon after, so pid reuse is not a practical concern.
+    /// </summary>
+    public static IReadOnlyList<int> Descendants(int pid)
+    {
+        var children = new Dictionary<int, List<int>>();
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var child))
+                {
+                    continue;
+                }
+
+                string stat;
+                try
+                {
+                    stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    continue; // exited meanwhile
+                }
+
+                if (ParseParent(stat) is { } parent)
+                {
+                    if (!children.TryGetValue(parent, out var list))
+                    {
+                        children[parent] = list = [];
+                    }
+
+                    list.Add(child);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+
+        var result = new List<int>();
+        var queue = new Queue<int>([pid]);
+        while (queue.TryDequeue(out var p))
+        {
+            if (children.TryGetValue(p, out var list))
+            {
+                foreach (var c in list)
+                {
+                    result.Add(c);
+                    queue.Enqueue(c);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The parent pid from a <c>/proc/{pid}/stat</c> line: <c>pid (comm) state ppid …</c>; comm may hold spaces and parentheses.</summary>
+    internal static int? ParseParent(string stat)
+    {
+        var close = stat.LastIndexOf(')');
+        if (close < 0)
+        {
+            return null;
+        }
+
+        var fields = stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length >= 2 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : null;
+    }
+
     /// <summary>VmRSS and VmHWM of a live process in bytes, or null when it is gone or /proc is unavailable.</summary>
     public static (long Rss, long Peak)? ReadMemory(int pid)
     {

@@ -65,7 +65,6 @@ public sealed class EdgeAgentDesiredTests
     }
 
     [Theory]
-    [InlineData("$bad")]
     [InlineData("a/b")]
     [InlineData("a b")]
     [InlineData("..")]
@@ -74,6 +73,23 @@ public sealed class EdgeAgentDesiredTests
         EdgeAgentDesired.Parse(Desired((id, Module())), out var errors);
 
         errors.ShouldHaveSingleItem().ShouldStartWith($"modules.{id}: invalid module id");
+    }
+
+    [Fact]
+    public void Parse_TwinMetadata_IgnoredInModulesAndFingerprint()
+    {
+        var d = Desired(("m", Module()));
+        d["$version"] = 7;
+        d["modules"]!["$metadata"] = new JsonObject { ["$lastUpdated"] = "2026-01-01T00:00:00Z" };
+        var withMeta = Module();
+        withMeta["$lastUpdated"] = "2026-01-01T00:00:00Z";
+
+        var modules = EdgeAgentDesired.Parse(d, out var errors);
+        var again = EdgeAgentDesired.Parse(Desired(("m", withMeta)), out _);
+
+        errors.ShouldBeEmpty();
+        modules.Keys.ShouldBe(["m"]);
+        again["m"].Fingerprint.ShouldBe(modules["m"].Fingerprint);
     }
 
     [Theory]

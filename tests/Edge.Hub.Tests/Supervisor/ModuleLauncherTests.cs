@@ -79,6 +79,30 @@ public sealed class ModuleLauncherTests : IDisposable
         ProcessControl.ParseStatus("Name:\tzombie\nState:\tZ (zombie)\n").ShouldBeNull();
     }
 
+    [Theory]
+    [InlineData("123 (sleep) S 77 123 123 0 -1", 77)]
+    [InlineData("124 (we ird) (x) R 1 124 124 0 -1", 1)]
+    [InlineData("garbage", null)]
+    public void ParseParent_ProcStatLine_ReadsPpid(string stat, int? expected)
+    {
+        ProcessControl.ParseParent(stat).ShouldBe(expected);
+    }
+
+    [Fact]
+    public void Descendants_ThisProcess_IncludesAChildItStarted()
+    {
+        using var child = System.Diagnostics.Process.Start("/bin/sh", ["-c", "exec sleep 5"]);
+        try
+        {
+            ProcessControl.Descendants(Environment.ProcessId).ShouldContain(child.Id);
+            ProcessControl.Descendants(child.Id).ShouldBeEmpty();
+        }
+        finally
+        {
+            child.Kill();
+        }
+    }
+
     private string WriteDll(string configuration)
     {
         var dir = Path.Combine(_repo, "artifacts", "bin", "CameraCapture", configuration);

@@ -14,10 +14,12 @@ internal sealed class SupervisorHarness : IAsyncDisposable
     private readonly List<ModuleStatus> _events = [];
     private readonly List<(string ModuleId, string Line)> _output = [];
     private readonly List<(Func<bool> Condition, TaskCompletionSource Done)> _waiters = [];
+    private readonly Func<string, string> _connectionString;
     private ModuleSupervisor? _supervisor;
 
-    public SupervisorHarness(TimeProvider? time = null, Action<SupervisorOptions>? configure = null)
+    public SupervisorHarness(TimeProvider? time = null, Action<SupervisorOptions>? configure = null, Func<string, string>? connectionString = null)
     {
+        _connectionString = connectionString ?? ConnectionString;
         Time = time ?? TimeProvider.System;
         Root = Path.Combine(Path.GetTempPath(), "edge-supervisor-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Root);
@@ -50,7 +52,7 @@ internal sealed class SupervisorHarness : IAsyncDisposable
         {
             if (_supervisor is null)
             {
-                _supervisor = new ModuleSupervisor(Options, ConnectionString, Logger, Time);
+                _supervisor = new ModuleSupervisor(Options, _connectionString, Logger, Time);
                 _supervisor.StatusChanged += s => Signal(() => _events.Add(s));
             }
 
@@ -136,7 +138,34 @@ internal sealed class SupervisorHarness : IAsyncDisposable
     /// <summary>Gives the supervisor a moment of real time to do something it must not do (e.g. restart before its back-off).</summary>
     public static Task SettleAsync() => Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System);
 
-    public static bool ProcessAlive(int pid) => Directory.Exists($"/proc/{pid}");
+    /// <summary>Whether the process exists and is not a zombie (an orphan's zombie lingers until its new parent reaps it).</summary>
+    public static bool ProcessAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Polls a condition that raises no status event (e.g. a process dying) with real time.</summary>
+    public static async Task PollAsync(Func<bool> condition, string what)
+    {
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(WaitTimeout.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (!condition())
+        {
+            if (TimeProvider.System.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException("Timed out waiting for " + what);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System);
+        }
+    }
 
     public static JsonObject Module(
         string restartPolicy = "never",
