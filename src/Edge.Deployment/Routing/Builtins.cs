@@ -51,7 +51,12 @@ internal static class Builtins
         if (!Table.TryGetValue(name.Text, out var f))
         {
             c.Error($"unknown function '{name.Text}'", name);
-            return Expr.Const(Value.Undefined, QueryType.Undefined, name.Start, name.End);
+            return Expr.Error(name.Start, name.End);
+        }
+
+        if (args.Any(a => a.IsError))
+        {
+            return Expr.Error(name.Start, name.End);
         }
 
         if (!f.Accepts(args))
@@ -59,7 +64,7 @@ internal static class Builtins
             var given = string.Join(", ", args.Select(a => a.Type.Describe()));
             var expected = string.Join(" or ", f.Signatures.Select(s => "(" + string.Join(", ", s.Select(t => t == Any ? "any" : t.Describe())) + (f.VarArgs ? ", ..." : string.Empty) + ")"));
             c.Error($"invalid arguments to {f.Name}({given}): expected {expected}", name);
-            return Expr.Const(Value.Undefined, QueryType.Undefined, name.Start, name.End);
+            return Expr.Error(name.Start, name.End);
         }
 
         var impl = f.Impl;
@@ -118,7 +123,7 @@ internal static class Builtins
     /// </summary>
     public static Expr TwinChangeIncludes(Token name, string path, string? routeSource, ConditionCompiler c)
     {
-        var invalid = Expr.Const(Value.Undefined, QueryType.Undefined, name.Start, name.End);
+        var invalid = Expr.Error(name.Start, name.End);
         if (routeSource is null || !Route.NormalizeSource(routeSource).Equals("/twinchangenotifications/", StringComparison.OrdinalIgnoreCase))
         {
             c.Error($"{name.Text} is only valid in routes FROM /twinChangeNotifications", name);

@@ -7,7 +7,12 @@ internal sealed record Expr(QueryType Type, Func<RoutingMessage, Value> Eval, in
 {
     public Value? Constant { get; init; }
 
+    /// <summary>True for the placeholder of an expression that already failed to compile: operators over it report nothing more.</summary>
+    public bool IsError { get; init; }
+
     public static Expr Const(Value v, QueryType type, int start, int end) => new(type, _ => v, start, end) { Constant = v };
+
+    public static Expr Error(int start, int end) => Const(Value.Undefined, QueryType.Undefined, start, end) with { IsError = true };
 }
 
 /// <summary>
@@ -97,7 +102,7 @@ internal sealed class ConditionCompiler
         {
             var (problem, column) = _errors[0];
             var all = string.Join("; ", _errors.Select(e => $"{e.Problem} (column {e.Column})"));
-            throw new RouteCompileException(_errors.Count == 1 ? problem : all[..all.LastIndexOf(" (column", StringComparison.Ordinal)], column);
+            throw new RouteCompileException(all, problem, column);
         }
 
         return expr;
@@ -190,7 +195,7 @@ internal sealed class ConditionCompiler
                 return Expr.Const(Value.Of(Lexer.Unescape(t.Text[1..^1])), QueryType.String, t.Start, t.End);
             case TokenKind.UnterminatedString:
                 throw Syntax(
-                    t.Text.Contains('\\', StringComparison.Ordinal) && t.End < _text.Length && _text[t.End] == '\\'
+                    t.End < _text.Length && _text[t.End] == '\\'
                         ? "invalid escape in string (allowed: \\\" \\' \\\\ \\uXXXX)"
                         : "unterminated string",
                     t);
@@ -323,6 +328,16 @@ internal sealed class ConditionCompiler
         if (t.Kind == TokenKind.Eof)
         {
             return new RouteCompileException($"unexpected end of text, expected {expected}", t.Column);
+        }
+
+        if (t.Kind == TokenKind.Unknown)
+        {
+            return new RouteCompileException($"unrecognized symbol '{t.Text}'", t.Column);
+        }
+
+        if (t.Kind == TokenKind.UnterminatedString)
+        {
+            return new RouteCompileException("unterminated string", t.Column);
         }
 
         var hint = t.Kind is TokenKind.Id or TokenKind.QueryPath && t.Text.IndexOfAny(['-', '+', '*', '%', '!', '|', '&', '\'']) >= 0

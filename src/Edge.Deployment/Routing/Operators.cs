@@ -6,12 +6,17 @@ internal static class Operators
     public static Expr Unary(Token op, Expr operand, ConditionCompiler c)
     {
         var e = operand.Eval;
+        if (operand.IsError)
+        {
+            return Expr.Error(op.Start, operand.End);
+        }
+
         if (op.Kind == TokenKind.Minus)
         {
             if (!Matches(QueryType.Number, operand.Type))
             {
                 c.Error($"invalid operand to '-': expected number, got {operand.Type.Describe()}", op);
-                return Expr.Const(Value.Undefined, QueryType.Undefined, op.Start, operand.End);
+                return Expr.Error(op.Start, operand.End);
             }
 
             return Fold(new Expr(QueryType.Number, m => Negate(e(m)), op.Start, operand.End), operand);
@@ -21,7 +26,7 @@ internal static class Operators
         if (operand.Type is not (QueryType.Bool or QueryType.Null or QueryType.Dynamic))
         {
             c.Error($"invalid operand to NOT: expected bool, got {operand.Type.Describe()}", op);
-            return Expr.Const(Value.Undefined, QueryType.Undefined, op.Start, operand.End);
+            return Expr.Error(op.Start, operand.End);
         }
 
         return Fold(new Expr(QueryType.Bool, m => Not(e(m)), op.Start, operand.End), operand);
@@ -32,6 +37,11 @@ internal static class Operators
         var l = left.Eval;
         var r = right.Eval;
         int start = left.Start, end = right.End;
+        if (left.IsError || right.IsError)
+        {
+            return Expr.Error(start, end);
+        }
+
         Expr result;
         switch (op.Kind)
         {
@@ -158,7 +168,7 @@ internal static class Operators
         return false;
     }
 
-    private static Expr Invalid(int start, int end) => Expr.Const(Value.Undefined, QueryType.Undefined, start, end);
+    private static Expr Invalid(int start, int end) => Expr.Error(start, end);
 
     // Evaluates constant sub-expressions once, at compile time.
     internal static Expr Fold(Expr e, params Expr[] operands)

@@ -19,12 +19,17 @@ internal static class References
     public static Expr SysProperty(Token t, ConditionCompiler c)
     {
         var text = t.Text;
+        if (IsTwinQuery(text))
+        {
+            return TwinNotSupported(t, c);
+        }
+
         if (text.StartsWith(BodyPrefix, StringComparison.OrdinalIgnoreCase))
         {
             var query = BodyQuery.Compile(text[BodyPrefix.Length..], t, c);
             if (query is null)
             {
-                return Expr.Const(Value.Undefined, QueryType.Undefined, t.Start, t.End);
+                return Expr.Error(t.Start, t.End);
             }
 
             // An application property named "$body.x" takes precedence over the body query.
@@ -53,11 +58,16 @@ internal static class References
     public static Expr EscapedSysProperty(Token t, ConditionCompiler c)
     {
         var text = t.Text;
+        if (IsTwinQuery(text))
+        {
+            return TwinNotSupported(t, c);
+        }
+
         if (text.StartsWith(BodyPrefix, StringComparison.OrdinalIgnoreCase))
         {
             var query = BodyQuery.Compile(text[BodyPrefix.Length..], t, c);
             return query is null
-                ? Expr.Const(Value.Undefined, QueryType.Undefined, t.Start, t.End)
+                ? Expr.Error(t.Start, t.End)
                 : new Expr(QueryType.Dynamic, query.Evaluate, t.Start, t.End);
         }
 
@@ -68,5 +78,17 @@ internal static class References
 
         var sys = text[1..];
         return new Expr(QueryType.String, m => m.SystemProperties.TryGetValue(sys, out var v) ? Value.Of(v) : Value.Undefined, t.Start, t.End);
+    }
+
+    // $twin.* queries are an IoT Hub (cloud) routing feature; edgeHub's compiler has no twin source (iothub-protocol §13.4).
+    private static bool IsTwinQuery(string text) =>
+        text.Equals("$twin", StringComparison.OrdinalIgnoreCase)
+        || text.StartsWith("$twin.", StringComparison.OrdinalIgnoreCase)
+        || text.StartsWith("$twin[", StringComparison.OrdinalIgnoreCase);
+
+    private static Expr TwinNotSupported(Token t, ConditionCompiler c)
+    {
+        c.Error($"'{t.Text}': $twin queries are not supported by edgeHub routes (they are an IoT Hub cloud-routing feature)", t);
+        return Expr.Error(t.Start, t.End);
     }
 }

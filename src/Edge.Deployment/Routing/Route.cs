@@ -174,11 +174,15 @@ public sealed class Route
 
     private static void ValidateSource(string source, Token at)
     {
-        // A '*' is only meaningful as the last segment; elsewhere it is matched literally by edgeHub and never matches.
+        // edgeHub strips only a trailing '*' and matches by prefix, so a '*' elsewhere is taken literally and the route silently
+        // matches nothing. edgeHub accepts such a route; we reject it, because it is always a mistake.
         var star = source.IndexOf('*', StringComparison.Ordinal);
         if (star >= 0 && star != source.Length - 1)
         {
-            throw new RouteCompileException($"invalid source '{source}': '*' is allowed only at the end of the path", at.Column + star);
+            throw new RouteCompileException(
+                $"invalid source '{source}': '*' is allowed only at the end of the path (sources match by prefix, so this route would never match; " +
+                "to select by output use e.g. FROM /messages/modules/* WHERE $outputName = 'health')",
+                at.Column + star);
         }
     }
 

@@ -144,7 +144,12 @@ public sealed class RouteCompileException : Exception
     }
 
     internal RouteCompileException(string problem, int column)
-        : base($"{problem} (column {column})")
+        : this($"{problem} (column {column})", problem, column)
+    {
+    }
+
+    internal RouteCompileException(string message, string problem, int column)
+        : base(message)
     {
         Problem = problem;
         Column = column;
