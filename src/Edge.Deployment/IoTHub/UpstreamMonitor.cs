@@ -65,6 +65,9 @@ public sealed class UpstreamMonitor
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
+    /// <summary>The first reconnect delay (doubled up to 30 s). Default 1 s.</summary>
+    internal TimeSpan InitialReconnectDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     public UpstreamMonitor(IoTHubServiceClient client, TimeProvider? timeProvider = null, ILogger<UpstreamMonitor>? logger = null)
     {
         _client = client;
@@ -85,7 +88,7 @@ public sealed class UpstreamMonitor
     /// <summary>Streams events as they arrive until cancelled; the stream is reopened (1 s doubling to 30 s) when it ends or fails.</summary>
     public async IAsyncEnumerable<UpstreamEvent> StreamAsync([EnumeratorCancellation] CancellationToken ct)
     {
-        var delay = TimeSpan.FromSeconds(1);
+        var delay = InitialReconnectDelay;
         while (!ct.IsCancellationRequested)
         {
             HttpResponseMessage? response = null;
@@ -135,7 +138,7 @@ public sealed class UpstreamMonitor
                                     data.Clear();
                                     if (ev is not null)
                                     {
-                                        delay = TimeSpan.FromSeconds(1);
+                                        delay = InitialReconnectDelay;
                                         yield return ev;
                                     }
                                 }

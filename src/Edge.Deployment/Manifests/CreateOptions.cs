@@ -14,6 +14,9 @@ public static class CreateOptions
     /// <summary>The most characters in one chunk (the IoT Edge tooling's <c>TWIN_VALUE_MAX_SIZE</c>).</summary>
     public const int ChunkSize = 512;
 
+    /// <summary>IoT Hub's limit on one twin string value (4 KB).</summary>
+    public const int MaxTwinStringLength = 4096;
+
     /// <summary>The most chunks the IoT Edge dev tooling writes (<c>TWIN_VALUE_MAX_CHUNKS</c>, 4 KB in all).</summary>
     public const int ToolingMaxChunks = 8;
 
@@ -65,9 +68,10 @@ public static class CreateOptions
             text = node.ToJsonString(ManifestJson.CompactOptions);
         }
 
-        if (text.Length <= ChunkSize && node.GetValueKind() == JsonValueKind.String)
+        if (node.GetValueKind() == JsonValueKind.String
+            && (text.Length <= ChunkSize || settings.Any(p => p.Key.Length == 15 && p.Key.StartsWith("createOptions", StringComparison.Ordinal))))
         {
-            return;
+            return; // short enough, or already chunked by another tool: the validator checks the chunks
         }
 
         var chunks = Split(text);
@@ -151,10 +155,15 @@ public static class CreateOptions
             }
 
             var chunk = node.GetValue<string>();
-            if (chunk.Length > ChunkSize)
+            if (chunk.Length > MaxTwinStringLength)
             {
                 problems.Add(ManifestProblem.Error(keyPath,
-                    $"is {chunk.Length} characters; twin values written by the IoT Edge tooling are at most {ChunkSize}: split it into createOptions01, createOptions02, ..."));
+                    $"is {chunk.Length} characters; IoT Hub twin string values are at most {MaxTwinStringLength}: split it into {ChunkSize}-character chunks createOptions01, createOptions02, ..."));
+            }
+            else if (chunk.Length > ChunkSize)
+            {
+                problems.Add(ManifestProblem.Warning(keyPath,
+                    $"is {chunk.Length} characters; the IoT Edge tooling writes chunks of at most {ChunkSize} (IoT Hub accepts up to {MaxTwinStringLength})"));
             }
 
             sb.Append(chunk);

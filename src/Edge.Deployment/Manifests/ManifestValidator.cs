@@ -209,7 +209,7 @@ public static partial class ManifestValidator
                 if (name == "edgeHub")
                 {
                     ExpectValue(m, "status", mp, ["running"], required: true, p);
-                    ExpectValue(m, "restartPolicy", mp, ["always"], required: true, p);
+                    ExpectValue(m, "restartPolicy", mp, ["always"], required: false, p);
                     CheckStartupOrder(m, mp, schema, p);
                 }
                 else if (m.ContainsKey("startupOrder"))
@@ -257,7 +257,7 @@ public static partial class ManifestValidator
             ValidateModuleCommon(m, mp, p);
             ExpectString(m, "version", mp, required: false, p);
             ExpectValue(m, "status", mp, Statuses, required: true, p);
-            ExpectValue(m, "restartPolicy", mp, RestartPolicies, required: true, p);
+            ExpectValue(m, "restartPolicy", mp, RestartPolicies, required: false, p); // edgeAgent defaults it
             ExpectValue(m, "imagePullPolicy", mp, PullPolicies, required: false, p);
             CheckStartupOrder(m, mp, schema, p);
         }

@@ -68,7 +68,7 @@ public sealed class CreateOptionsTests
     {
         var s = new JsonObject
         {
-            ["createOptions"] = new string('a', 513),
+            ["createOptions"] = new string('a', 4097),
             ["createOptions01"] = "b",
             ["createOptions03"] = "c",
             ["createOptions04"] = new JsonObject(),
