@@ -73,6 +73,8 @@ internal sealed class CameraPipeline : IAsyncDisposable
     private long _lastSeq;
     private DateTimeOffset? _lastQueuedAt;
     private bool _sendFailing;
+    private long _queued;
+    private long _handled;
 
     public CameraPipeline(CameraSettings settings, PipelineContext context)
     {
@@ -113,6 +115,9 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
     /// <summary>The sequence number of the last frame accepted by the outbox (0 before the first).</summary>
     public long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>True when every frame queued for sending was sent, refused or dropped as stale.</summary>
+    public bool Idle => Interlocked.Read(ref _handled) + Counters.DroppedStale >= Interlocked.Read(ref _queued);
 
     /// <summary>Whether a change from <paramref name="current"/> to <paramref name="next"/> needs the source reopened.</summary>
     public static bool RequiresRestart(CameraSettings current, CameraSettings next) =>
@@ -259,10 +264,10 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
             Health.OnOpened();
             Log.SourceOpened(_logger, Id, _spec.ToString(), source.IsLive);
-            _opened.TrySetResult();
             string lostReason;
             if (source.IsLive)
             {
+                _opened.TrySetResult();
                 lostReason = await Task.Factory.StartNew(() => ReadLive(source, ct), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
                     .ConfigureAwait(false);
                 source.Dispose();
@@ -279,6 +284,8 @@ internal sealed class CameraPipeline : IAsyncDisposable
                     _readErrorsSeen = 0;
                     _pullSource = source;
                 }
+
+                _opened.TrySetResult();
 
                 try
                 {
@@ -500,6 +507,7 @@ internal sealed class CameraPipeline : IAsyncDisposable
         }
 
         _lastQueuedAt = now;
+        Interlocked.Increment(ref _queued);
         _frames.Writer.TryWrite(new CapturedFrame(jpeg, now, keepAlive, score, s.Transport));
     }
 
@@ -564,6 +572,10 @@ internal sealed class CameraPipeline : IAsyncDisposable
                         _sendFailing = true;
                         Log.SendFailed(_logger, Id, seq, messageId, ex);
                     }
+                }
+                finally
+                {
+                    Interlocked.Increment(ref _handled);
                 }
             }
         }

@@ -35,7 +35,7 @@ public sealed class CaptureSettings
 }
 
 /// <summary>One camera. Ids are unique within a module; changing any field restarts only that camera.</summary>
-public sealed record CameraSettings : IValidatableObject
+public sealed record CameraSettings
 {
     /// <summary>Camera id: the <c>cameraId</c> message property and the key in reported status. Required.</summary>
     [Required]
@@ -47,6 +47,7 @@ public sealed record CameraSettings : IValidatableObject
     /// <c>rtsp://…</c>, <c>http(s)://…</c>, <c>file:///path/x.avi</c> or a plain file path, <c>folder:/path</c> or a directory path.
     /// </summary>
     [Required]
+    [SourceString]
     public string Source { get; set; } = "";
 
     /// <summary>Target frames per second sent to <c>frames</c>. The default is 5.</summary>
@@ -86,15 +87,16 @@ public sealed record CameraSettings : IValidatableObject
     /// <summary>The longest wait between reconnect attempts (exponential backoff with jitter from 1 s). The default is 30 seconds.</summary>
     [Range(1, 3600)]
     public double ReconnectMaxDelaySeconds { get; set; } = 30;
+}
 
-    /// <inheritdoc />
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (!SourceSpec.TryParse(Source, out _, out var error) && !string.IsNullOrWhiteSpace(Source))
-        {
-            yield return new ValidationResult(error, [nameof(Source)]);
-        }
-    }
+/// <summary>Validates a source string with <see cref="SourceSpec.TryParse"/>.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class SourceStringAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+        value is not string { Length: > 0 } text || SourceSpec.TryParse(text, out _, out var error)
+            ? ValidationResult.Success
+            : new ValidationResult(error, [validationContext.MemberName ?? "Source"]);
 }
 
 /// <summary>The motion gate: frames whose change against a running background is below <see cref="Threshold"/> are not sent.</summary>

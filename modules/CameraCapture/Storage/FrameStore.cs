@@ -61,11 +61,12 @@ internal sealed class FrameStore
                 break;
             }
 
+            var length = file.Length;
             try
             {
                 file.Delete();
                 deleted++;
-                total -= file.Length;
+                total -= length;
             }
             catch (IOException)
             {

@@ -1,0 +1,164 @@
+using Microsoft.Extensions.Time.Testing;
+using OpenCvSharp;
+
+namespace CameraCapture.Tests;
+
+public sealed class SourceTests
+{
+    private static readonly CameraSettings Camera = new() { Id = "cam1", Source = "x" };
+
+    [Fact]
+    public void VideoFile_ReadAtTargetRate_DeliversFrameForMediaTimeAndSkipsTheRest()
+    {
+        using var media = new TestMedia();
+        var path = media.IndexedVideo(frames: 50, fps: 25);
+        SourceSpec.TryParse(path, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera with { Loop = false });
+        source.IsLive.ShouldBeFalse();
+        source.NativeFps.ShouldBe(25, 0.01);
+        using var frame = new Mat();
+
+        // 5 fps against a 25 fps file: media times 0, 0.2, 0.4 ... give frames 0, 5, 10 ...
+        for (var k = 0; k < 10; k++)
+        {
+            source.Read(TimeSpan.FromSeconds(k * 0.2), frame).ShouldBe(ReadStatus.Frame);
+            TestMedia.IndexOf(frame).ShouldBe(k * 5);
+        }
+
+        source.SkippedFrames.ShouldBe(9 * 4);
+        source.Read(TimeSpan.FromSeconds(1.81), frame).ShouldBe(ReadStatus.NoNewFrame, "same frame index as 1.8 s");
+        source.Read(TimeSpan.FromSeconds(2.5), frame).ShouldBe(ReadStatus.EndOfStream);
+    }
+
+    [Fact]
+    public void VideoFile_Loop_RewindsAtTheEnd()
+    {
+        using var media = new TestMedia();
+        var path = media.IndexedVideo(frames: 20, fps: 10);
+        SourceSpec.TryParse(path, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera with { Loop = true });
+        using var frame = new Mat();
+        source.Read(TimeSpan.FromSeconds(1.5), frame).ShouldBe(ReadStatus.Frame);
+        TestMedia.IndexOf(frame).ShouldBe(15);
+
+        // 2.3 s is frame 23 of the media clock: the file has 20, so it rewinds and delivers frame 3.
+        source.Read(TimeSpan.FromSeconds(2.3), frame).ShouldBe(ReadStatus.Frame);
+        TestMedia.IndexOf(frame).ShouldBe(3);
+        source.Read(TimeSpan.FromSeconds(2.5), frame).ShouldBe(ReadStatus.Frame);
+        TestMedia.IndexOf(frame).ShouldBe(5);
+    }
+
+    [Fact]
+    public void VideoFile_Megamind_DecodesRealXvidAtNativeRate()
+    {
+        SourceSpec.TryParse("file://" + Edge.TestSupport.Assets.Megamind, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera);
+        source.NativeFps.ShouldBe(23.98, 0.05);
+        using var frame = new Mat();
+        var delivered = 0;
+        for (var k = 0; k < 10; k++)
+        {
+            if (source.Read(TimeSpan.FromSeconds(k * 0.2), frame) == ReadStatus.Frame)
+            {
+                delivered++;
+            }
+        }
+
+        delivered.ShouldBe(10);
+        (frame.Cols, frame.Rows).ShouldBe((720, 528));
+        
+        // Media time 1.8 s is frame floor(1.8 * 23.976) = 43: 44 frames passed, 10 delivered.
+        source.SkippedFrames.ShouldBe(34);
+    }
+
+    [Fact]
+    public void VideoFile_Missing_IsPermanentOpenError()
+    {
+        SourceSpec.TryParse("/nonexistent/cam.avi", out var spec, out _).ShouldBeTrue();
+        var ex = Should.Throw<SourceOpenException>(() => VideoCaptureSource.Open(spec, Camera));
+        ex.Permanent.ShouldBeTrue();
+        ex.Message.ShouldContain("does not exist");
+    }
+
+    [Fact]
+    public void VideoFile_NotAVideo_IsPermanentOpenError()
+    {
+        using var media = new TestMedia();
+        var path = Path.Combine(media.Root, "junk.avi");
+        File.WriteAllBytes(path, new byte[4096]);
+        SourceSpec.TryParse(path, out var spec, out _).ShouldBeTrue();
+        var ex = Should.Throw<SourceOpenException>(() => VideoCaptureSource.Open(spec, Camera));
+        ex.Permanent.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Stream_Unreachable_IsTransientOpenError()
+    {
+        // Port 9 on loopback: connection refused at once.
+        SourceSpec.TryParse("rtsp://127.0.0.1:9/none", out var spec, out _).ShouldBeTrue();
+        var ex = Should.Throw<SourceOpenException>(() => VideoCaptureSource.Open(spec, Camera with { StallTimeoutSeconds = 2 }));
+        ex.Permanent.ShouldBeFalse();
+        ex.Message.ShouldContain("cannot open stream");
+    }
+
+    [Fact]
+    public void Folder_FileDeletedMidStream_SkipsItReportsAndContinues()
+    {
+        using var media = new TestMedia();
+        var dir = media.ImageFolder(5);
+        using var source = FolderSource.Open(dir, loop: false);
+        using var frame = new Mat();
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Frame);
+        TestMedia.IndexOf(frame).ShouldBe(0);
+
+        File.Delete(Path.Combine(dir, "001.jpg"));
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Frame);
+        TestMedia.IndexOf(frame).ShouldBe(2);
+        source.ReadErrors.ShouldBe(1);
+        source.LastError!.ShouldContain("001.jpg");
+
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Frame);
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Frame);
+        TestMedia.IndexOf(frame).ShouldBe(4);
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.NoNewFrame, "a drop folder waits for new images");
+
+        Directory.Delete(dir, recursive: true);
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Failed);
+        source.LastError!.ShouldContain("disappeared");
+    }
+
+    [Fact]
+    public void Folder_NewImageArrives_IsDeliveredNext()
+    {
+        using var media = new TestMedia();
+        var dir = media.ImageFolder(2);
+        using var source = FolderSource.Open(dir, loop: false);
+        using var frame = new Mat();
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Frame);
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Frame);
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.NoNewFrame);
+        File.Copy(Path.Combine(dir, "000.jpg"), Path.Combine(dir, "002.jpg"));
+        source.Read(TimeSpan.Zero, frame).ShouldBe(ReadStatus.Frame);
+        TestMedia.IndexOf(frame).ShouldBe(0);
+    }
+
+    [Fact]
+    public void Synthetic_SameFrameNumber_RendersIdenticalPixels()
+    {
+        var time = new FakeTimeProvider();
+        SourceSpec.TryParse("synthetic:320x240@10", out var spec, out _).ShouldBeTrue();
+        using var a = new SyntheticSource(spec, "cam1", time);
+        using var b = new SyntheticSource(spec, "cam1", time);
+        using var fa = new Mat();
+        using var fb = new Mat();
+        a.Read(TimeSpan.FromSeconds(1.25), fa).ShouldBe(ReadStatus.Frame);
+        b.Read(TimeSpan.FromSeconds(1.25), fb).ShouldBe(ReadStatus.Frame);
+        (fa.Cols, fa.Rows).ShouldBe((320, 240));
+        using var diff = new Mat();
+        Cv2.Absdiff(fa, fb, diff);
+        Cv2.CountNonZero(diff.Reshape(1)).ShouldBe(0);
+        a.Read(TimeSpan.FromSeconds(1.29), fa).ShouldBe(ReadStatus.NoNewFrame);
+        a.Read(TimeSpan.FromSeconds(1.5), fa).ShouldBe(ReadStatus.Frame);
+        a.SkippedFrames.ShouldBe(2);
+    }
+}

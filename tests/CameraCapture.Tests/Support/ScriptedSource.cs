@@ -1,0 +1,82 @@
+using OpenCvSharp;
+
+namespace CameraCapture.Tests;
+
+/// <summary>
+/// A fake camera device (the boundary we do not control): it delivers frames from a script, can stall, freeze
+/// (repeat one frame), fail reads, or refuse to open a number of times.
+/// </summary>
+internal sealed class ScriptedSourceFactory : IFrameSourceFactory
+{
+    public int FailOpens { get; set; }
+
+    public bool PermanentFailure { get; set; }
+
+    public int Opens { get; private set; }
+
+    public ScriptedSource? Current { get; private set; }
+
+    public Func<ScriptedSource> Create { get; set; } = () => new ScriptedSource();
+
+    public IFrameSource Open(SourceSpec spec, CameraSettings camera, TimeProvider timeProvider)
+    {
+        Opens++;
+        if (FailOpens > 0)
+        {
+            FailOpens--;
+            throw new SourceOpenException("device not found (scripted)", PermanentFailure);
+        }
+
+        Current = Create();
+        return Current;
+    }
+}
+
+/// <summary>A pull source driven by the test.</summary>
+internal sealed class ScriptedSource : IFrameSource
+{
+    private long _counter;
+
+    public bool IsLive => false;
+
+    public long SkippedFrames => 0;
+
+    public string? LastError { get; private set; }
+
+    /// <summary>Deliver nothing (a stalled stream).</summary>
+    public volatile bool Stalled;
+
+    /// <summary>Deliver the same frame every time (a frozen stream).</summary>
+    public volatile bool Frozen;
+
+    /// <summary>Fail the next read (the device went away).</summary>
+    public volatile bool Fail;
+
+    public bool Disposed { get; private set; }
+
+    public ReadStatus Read(TimeSpan mediaTime, Mat destination)
+    {
+        if (Fail)
+        {
+            LastError = "device unplugged (scripted)";
+            return ReadStatus.Failed;
+        }
+
+        if (Stalled)
+        {
+            return ReadStatus.NoNewFrame;
+        }
+
+        if (!Frozen)
+        {
+            _counter++;
+        }
+
+        destination.Create(48, 64, MatType.CV_8UC3);
+        destination.SetTo(Scalar.All(0));
+        Cv2.PutText(destination, _counter.ToString(System.Globalization.CultureInfo.InvariantCulture), new Point(2, 30), HersheyFonts.HersheySimplex, 0.8, Scalar.White);
+        return ReadStatus.Frame;
+    }
+
+    public void Dispose() => Disposed = true;
+}
