@@ -49,6 +49,12 @@ public sealed class InferenceOptions
     [Range(1, 65536)]
     public int MaxModelSizeMb { get; set; } = 1024;
 
+    /// <summary>
+    /// Decode JPEGs at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) when the frame's <c>width</c>/<c>height</c> properties show the
+    /// reduced image still covers the model input; full size whenever an annotated frame is due. Default true.
+    /// </summary>
+    public bool ReducedDecode { get; set; } = true;
+
     /// <summary>Largest detections message (bytes); lower-scored detections are cut to fit edgeHub's 256 KB limit. Default 250000.</summary>
     [Range(1024, 262144)]
     public int MaxMessageBytes { get; set; } = 250_000;

@@ -36,7 +36,6 @@ public sealed class BlazeFaceTests
         var faces = Detect(model, frame);
         faces.Count.ShouldBe(1);
         var f = faces[0];
-        Console.WriteLine($"{f.Score} {f.Box.X * frame.Width} {f.Box.Y * frame.Height} {f.Box.W * frame.Width} {f.Box.H * frame.Height}");
         f.Score.ShouldBeGreaterThan(0.8f);
         (f.Box.X * frame.Width).ShouldBe(420, 8);
         (f.Box.Y * frame.Height).ShouldBe(141, 8);

@@ -381,3 +381,36 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         JsonSerializer.Serialize(Detections()[0]).Length.ShouldBeLessThan(2000);
     }
 }
+
+public sealed class ReducedDecodeTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("inference-rd-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Frame_WithSizeProperties_ReducedOrFullDecodeFindsTheSameFace(bool reduced)
+    {
+        var options = new InferenceOptions { HeartbeatSeconds = 0, AnnotatedFps = 0, ReducedDecode = reduced };
+        using var models = new ModelManager(_dir, options, new HttpClient(), TimeProvider.System, new FakeLogger<ModelManager>());
+        var client = new TestModuleClient();
+        using var service = new InferenceService(client, models, options, new ModelSettings(), new ThresholdSettings(), TimeProvider.System,
+            new FakeLogger<InferenceService>(), new InferenceMetrics());
+        await service.StartModelAsync(CancellationToken.None);
+        using var frame = BlazeFaceTests.MegamindFrame100();
+        var props = new Dictionary<string, string> { ["cameraId"] = "c", ["seq"] = "1", ["width"] = "720", ["height"] = "528" };
+        await client.Inputs["frames"](new InputMessageArguments("frames", new EdgeMessage { Body = frame.ImEncode(".jpg"), Properties = props }), CancellationToken.None);
+        await service.ProcessNextAsync(CancellationToken.None);
+
+        var body = JsonNode.Parse(client.SentTo("detections").ShouldHaveSingleItem().Body.Span)!;
+        body["frameWidth"]!.GetValue<int>().ShouldBe(720);
+        body["frameHeight"]!.GetValue<int>().ShouldBe(528);
+        var d = body["detections"]!.AsArray().ShouldHaveSingleItem()!;
+        d["score"]!.GetValue<float>().ShouldBeGreaterThan(0.8f);
+        (d["box"]!["x"]!.GetValue<float>() * 720).ShouldBe(420, 8);
+        (d["box"]!["y"]!.GetValue<float>() * 528).ShouldBe(141, 8);
+        (d["box"]!["w"]!.GetValue<float>() * 720).ShouldBe(147, 8);
+    }
+}

@@ -1,10 +1,8 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json.Serialization;
 
 namespace Inference.Models;
 
 /// <summary>The post-processing family a model belongs to.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<ModelProfile>))]
 public enum ModelProfile
 {
     /// <summary>MediaPipe BlazeFace (front 128 / back 256): anchors, sigmoid scores, box + 6 keypoints, weighted NMS.</summary>

@@ -9,7 +9,9 @@ internal sealed record QueuedFrame(
     string? FrameRef,
     long? FrameSize,
     string? FrameSha256,
-    long EnqueuedTimestamp);
+    long EnqueuedTimestamp,
+    int Width = 0,
+    int Height = 0);
 
 /// <summary>
 /// Latest-frame queue: at most <c>capacityPerCamera</c> frames per camera; a new frame for a full camera drops that camera's
