@@ -62,8 +62,8 @@ public sealed class InferenceLoadTests
         var after = h.Upstream.From(Detections).Where(a => ModelVersion(a) == "2").Skip(5).Select(a => a.LatencyMs!.Value).ToList();
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"latency v1 p50={E2E.Percentile(before, 50):0.0} p99={E2E.Percentile(before, 99):0.0} ms; v2 (after 5 warm frames) p50={E2E.Percentile(after, 50):0.0} p99={E2E.Percentile(after, 99):0.0} ms; longest gap around the swap {longestGap:0} ms");
-        longestGap.ShouldBeLessThan(3000, "results keep flowing through the swap");
-        E2E.Percentile(after, 99).ShouldBeLessThan(Math.Max(3 * E2E.Percentile(before, 99), 1000), "no lasting latency spike after warm-up");
+        longestGap.ShouldBeLessThan(E2E.LatencyBudgetMs(3000), "results keep flowing through the swap");
+        E2E.Percentile(after, 99).ShouldBeLessThan(Math.Max(3 * E2E.Percentile(before, 99), E2E.LatencyBudgetMs(1000)), "no lasting latency spike after warm-up");
         h.AssertHealthy();
     }
 
@@ -75,8 +75,11 @@ public sealed class InferenceLoadTests
         var duration = E2E.Pick(TimeSpan.FromSeconds(24), TimeSpan.FromMinutes(60));
         await using var h = await SolutionHarness.StartAsync(ct);
 
-        // 4 cameras x 30 fps of 1280x720 synthetic frames: far more than one inference thread keeps up with.
-        var d = HappyPathTests.CameraPipeline(fps: 30, source: "synthetic:1280x720", cameras: 4);
+        // 4 cameras x 30 fps of 640x480: far more than one inference thread keeps up with. The frames output of the capture
+        // outbox drops its oldest (capped at 1 MiB) so a slow consumer never turns into an ever-growing durable backlog.
+        var d = HappyPathTests.CameraPipeline(fps: 30, source: "synthetic:640x480", cameras: 4)
+            .Env("CameraCapture", "Outbox__Outputs__frames__FullPolicy", "DropOldest")
+            .Env("CameraCapture", "Outbox__Outputs__frames__MaxBytes", "1048576");
         await h.DeployAsync(d, ct);
         await h.WaitForAsync(() => h.Upstream.Count >= 20, TimeSpan.FromSeconds(60), "results to flow", ct);
         var start = h.Elapsed;
@@ -86,12 +89,17 @@ public sealed class InferenceLoadTests
 
         var capture = (await h.InvokeAsync("CameraCapture", "getStatus", ct))!;
         var inference = (await h.InvokeAsync("Inference", "getStatus", ct))!["stats"]!;
-        h.Report($"4 x 30 fps 1280x720 for {duration.TotalSeconds:0} s");
+        h.Report($"4 x 30 fps 640x480 for {duration.TotalSeconds:0} s");
         TestContext.Current.TestOutputHelper?.WriteLine("capture: " + capture.ToJsonString());
         TestContext.Current.TestOutputHelper?.WriteLine("inference: " + inference.ToJsonString());
 
-        // Slower for real: inference dropped frames, at its documented place (latest-frame queue), counted.
-        Long(inference, "framesDropped").ShouldBeGreaterThan(0, "inference is slower than capture in this scenario");
+        // Slower for real: frames were dropped, only at the documented places, each counted: the capture channel
+        // (droppedStale), the capture outbox's frames output (dropped-oldest, logged with counts) and Inference's latest-frame queue.
+        var staleDrops = capture["cameras"]!.AsObject().Sum(c => Long(c.Value!["counters"]!, "droppedStale"));
+        var outboxDrops = h.ModuleLog("CameraCapture").Select(l => System.Text.RegularExpressions.Regex.Match(l, @"Outbox: dropped (\d+) oldest messages of output frames"))
+            .Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        TestContext.Current.TestOutputHelper?.WriteLine($"drops: capture channel {staleDrops}, capture outbox {outboxDrops}, inference queue {Long(inference, "framesDropped")}");
+        (staleDrops + outboxDrops + Long(inference, "framesDropped")).ShouldBeGreaterThan(0, "inference is slower than capture in this scenario");
         Long(inference, "framesFailed").ShouldBe(0);
         Long(inference, "framesInvalid").ShouldBe(0);
 
@@ -118,14 +126,15 @@ public sealed class InferenceLoadTests
 
             var growthMb = (secondHalf.Max() - firstHalf.Max()) / 1048576.0;
             TestContext.Current.TestOutputHelper?.WriteLine($"rss {id}: first-half peak {firstHalf.Max() / 1048576.0:0.0} MB, second-half peak {secondHalf.Max() / 1048576.0:0.0} MB, growth {growthMb:0.0} MB");
-            growthMb.ShouldBeLessThan(E2E.Long ? 5 : 25, $"{id} memory must stay flat after warm-up");
+            // The hub runs in the test process, which also keeps every upstream arrival for the verifier: a looser bound there.
+            growthMb.ShouldBeLessThan(id == "hub" ? 25 * E2E.Scale : E2E.Long ? 5 : 25, $"{id} memory must stay flat after warm-up");
         }
 
         // Latency bounded: the queue keeps at most a couple of frames per camera, so results never age.
         var latencies = h.Upstream.Snapshot().Where(a => a.Message.SourceModuleId == "Inference" && a.ReceivedAt >= startAt && a.LatencyMs is not null)
             .Select(a => a.LatencyMs!.Value).ToList();
         TestContext.Current.TestOutputHelper?.WriteLine($"capture→upstream p50={E2E.Percentile(latencies, 50):0} ms p99={E2E.Percentile(latencies, 99):0} ms over {latencies.Count} results");
-        E2E.Percentile(latencies, 99).ShouldBeLessThan(3000);
+        E2E.Percentile(latencies, 99).ShouldBeLessThan(E2E.LatencyBudgetMs(3000), "bounded by the queues, not growing with the run");
         h.AssertHealthy();
     }
 

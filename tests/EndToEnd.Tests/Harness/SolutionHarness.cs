@@ -136,6 +136,38 @@ internal sealed class SolutionHarness : IAsyncDisposable
     public Task WaitConnectedAsync(string moduleId, CancellationToken ct, TimeSpan? timeout = null) =>
         WaitForAsync(() => Sim.GetStatus().Clients.Any(c => c.ClientId == $"{Sim.DeviceId}/{moduleId}"), timeout ?? TimeSpan.FromSeconds(30), $"{moduleId} to connect", ct);
 
+    /// <summary>
+    /// The last sequence number a LoadGen sender's outbox accepted: its persisted next sequence number minus one (written
+    /// after each accepted send, so it survives kill -9). Read it after the sender stopped to know exactly what was sent.
+    /// </summary>
+    public long LoadGenAcceptedSeq(string moduleId)
+    {
+        var file = Path.Combine(Supervisor.ModuleStateDirectory(moduleId), $"loadgen-{moduleId}.seq");
+        return File.Exists(file) ? long.Parse(File.ReadAllText(file), System.Globalization.CultureInfo.InvariantCulture) - 1 : 0;
+    }
+
+    /// <summary>Stops a module gracefully through <c>$edgeAgent</c> and waits until its process is gone.</summary>
+    public async Task StopAsync(DeploymentBuilder deployment, string moduleId, CancellationToken ct)
+    {
+        await SetStatusAsync(deployment, moduleId, "stopped", ct);
+        await WaitForAsync(() => Module(moduleId).RuntimeStatus == "stopped", TimeSpan.FromSeconds(30), $"{moduleId} to stop", ct);
+    }
+
+    /// <summary>Every line of a module's log so far (stdout/stderr as captured by the supervisor).</summary>
+    public IReadOnlyList<string> ModuleLog(string moduleId)
+    {
+        var path = Supervisor.LogFilePath(moduleId);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
+
     public ModuleStatus Module(string moduleId) => Supervisor.GetStatus().Single(m => m.ModuleId == moduleId);
 
     /// <summary>Invokes a direct method, retrying 404 (module not connected yet) until <paramref name="timeout"/>.</summary>
