@@ -146,6 +146,13 @@ internal sealed class SolutionHarness : IAsyncDisposable
         return File.Exists(file) ? long.Parse(File.ReadAllText(file), System.Globalization.CultureInfo.InvariantCulture) - 1 : 0;
     }
 
+    /// <summary>Applies <c>$edgeAgent</c> only (changed modules are recreated: graceful stop, then start); module twins are left alone.</summary>
+    public async Task ApplyModulesAsync(DeploymentBuilder deployment, CancellationToken ct)
+    {
+        EnsureSupervisor(deployment);
+        await Supervisor.ApplyAsync(deployment.EdgeAgentDesired(), ct);
+    }
+
     /// <summary>Stops a module gracefully through <c>$edgeAgent</c> and waits until its process is gone.</summary>
     public async Task StopAsync(DeploymentBuilder deployment, string moduleId, CancellationToken ct)
     {
