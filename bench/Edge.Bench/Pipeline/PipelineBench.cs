@@ -11,6 +11,7 @@ using Inference.Processing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenCvSharp;
+using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace Edge.Bench.Pipeline;
 
@@ -52,6 +53,7 @@ internal sealed class PipelineBench : IBenchSuite
             }
         }
 
+        Console.WriteLine($"load average at the start (1/5/15 min): {LoadAverage()} on {Environment.ProcessorCount} cores");
         Console.WriteLine($"source Megamind.avi resized to {Width}x{Height}, {fps} fps per camera, model {Path.GetFileName(model)}; {warmup} s warm-up + {seconds} s measured per run; modules from artifacts/bin/*/{config}");
         var runs = new List<RunResult>();
         foreach (var cameras in cameraCounts)
@@ -61,6 +63,7 @@ internal sealed class PipelineBench : IBenchSuite
 
         var limit = await RunLimitAsync(video, model, TimeSpan.FromSeconds(seconds));
         Print(runs, limit, fps);
+        Console.WriteLine($"\nload average at the end (1/5/15 min): {LoadAverage()} on {Environment.ProcessorCount} cores");
         return 0;
     }
 
@@ -99,7 +102,7 @@ internal sealed class PipelineBench : IBenchSuite
             ["CameraCapture"] = new("dotnet", [dll("CameraCapture")], Path.GetDirectoryName(dll("CameraCapture"))),
             ["Inference"] = new("dotnet", [dll("Inference")], Path.GetDirectoryName(dll("Inference"))),
         };
-        await using var supervisor = new ModuleSupervisor(
+        var supervisor = new ModuleSupervisor(
             new SupervisorOptions { StateDirectory = Path.Combine(state, "modules"), CaCertificatePath = sim.CaCertificatePath, Launchers = launchers, MemorySampleInterval = TimeSpan.FromMilliseconds(250) },
             sim.GetModuleConnectionString, NullLogger<ModuleSupervisor>.Instance, TimeProvider.System);
         var content = Deployment(cameras, fps, video, model, sim.MqttPort, measureStartup);
@@ -134,6 +137,20 @@ internal sealed class PipelineBench : IBenchSuite
         await Task.Delay(measure, TimeProvider.System);
         var to = TimeProvider.System.GetUtcNow();
         var modules = supervisor.GetStatus();
+        foreach (var module in new[] { "CameraCapture", "Inference" })
+        {
+            try
+            {
+                var (_, status) = await sim.InvokeMethodAsync(module, "getStatus", null, TimeSpan.FromSeconds(10), CancellationToken.None);
+                var counters = module == "Inference" ? status?["stats"] : status?["cameras"]?["cam1"]?["counters"];
+                Console.WriteLine($"  {module} {(module == "Inference" ? "stats" : "cam1 counters")}: {counters?.ToJsonString()}");
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Console.WriteLine($"  {module} getStatus failed: {ex.Message}");
+            }
+        }
+
         await stop.CancelAsync();
         await reader;
         try
@@ -350,6 +367,18 @@ internal sealed class PipelineBench : IBenchSuite
 
         values.Sort();
         return values[Math.Clamp((int)Math.Ceiling(p / 100 * values.Count) - 1, 0, values.Count - 1)];
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static double Median(List<double> values) => Percentile(values, 50);
