@@ -48,6 +48,8 @@ internal sealed class InferenceService : BackgroundService
     private long _duplicates;
     private long _failed;
     private long _sent;
+    private long _sentDetections;
+    private long _sentAnnotated;
     private long _noModel;
 
     public InferenceService(IModuleClient client, ModelManager models, InferenceOptions options, ModelSettings defaultModel,
@@ -284,6 +286,8 @@ internal sealed class InferenceService : BackgroundService
         ["framesDuplicate"] = Interlocked.Read(ref _duplicates),
         ["framesFailed"] = Interlocked.Read(ref _failed),
         ["messagesSent"] = Interlocked.Read(ref _sent),
+        ["detectionsSent"] = Interlocked.Read(ref _sentDetections),
+        ["annotatedSent"] = Interlocked.Read(ref _sentAnnotated),
         ["queued"] = _queue.Count,
         ["latencyP50Ms"] = _latency.Percentile(50),
         ["latencyP99Ms"] = _latency.Percentile(99),
@@ -510,6 +514,7 @@ internal sealed class InferenceService : BackgroundService
         if (result.IsAccepted)
         {
             Interlocked.Increment(ref _sent);
+            Interlocked.Increment(ref output == DetectionsOutput ? ref _sentDetections : ref _sentAnnotated);
             _metrics.Messages.Add(1, new KeyValuePair<string, object?>("output", output));
         }
         else

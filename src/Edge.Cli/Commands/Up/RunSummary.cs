@@ -31,7 +31,7 @@ internal sealed record RunSummary(
         IReadOnlyList<ModuleStatus> modules, HubStatus hub, TimeSpan elapsed)
     {
         var atUpstream = pipeline.BySource.GetValueOrDefault("Inference/detections");
-        var sent = Counter(inference, "messagesSent") ?? Counter(inferenceTwin["properties"]?["reported"], "messagesSent") ?? atUpstream;
+        var sent = Counter(inference, "detectionsSent") ?? Counter(inferenceTwin["properties"]?["reported"], "detectionsSent") ?? atUpstream;
         var lost = Math.Max(0, sent - atUpstream);
         var problems = new List<string>();
         if (capture is null)
