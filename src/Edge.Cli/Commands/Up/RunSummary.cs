@@ -13,7 +13,7 @@ internal sealed record RunSummary(
     long? DroppedAtCapture,
     long? FramesInferred,
     long? DroppedAtInference,
-    long HubDrops,
+    IReadOnlyDictionary<string, long> HubDrops,
     long DetectionMessagesSent,
     long DetectionMessagesAtUpstream,
     long Lost,
@@ -66,7 +66,7 @@ internal sealed record RunSummary(
             Counter(capture, "droppedStale"),
             Counter(inference, "framesProcessed"),
             Counter(inference, "framesDropped"),
-            hub.Drops.Values.Sum(),
+            hub.Drops,
             sent,
             atUpstream,
             lost,
@@ -86,7 +86,8 @@ internal sealed record RunSummary(
         w.WriteLine();
         w.WriteLine($"  Summary ({Elapsed:hh\\:mm\\:ss})");
         w.WriteLine($"    frames captured            {N(FramesCaptured)}   (sent {N(FramesSent)}, dropped at capture {N(DroppedAtCapture)})");
-        w.WriteLine($"    frames inferred            {N(FramesInferred)}   (dropped at inference {N(DroppedAtInference)}, dropped in the hub {N(HubDrops)})");
+        var hubDrops = HubDrops.Count == 0 ? "none" : string.Join(", ", HubDrops.Select(d => $"{d.Value} {d.Key}"));
+        w.WriteLine($"    frames inferred            {N(FramesInferred)}   (dropped at inference {N(DroppedAtInference)}; hub drops: {hubDrops})");
         w.WriteLine($"    detections at $upstream    {N(DetectionMessagesAtUpstream)} of {N(DetectionMessagesSent)} sent   (duplicates {N(Duplicates)})");
         w.WriteLine($"    messages lost              {N(Lost)}");
         w.WriteLine($"    latency capture→upstream   p50 {Ms(LatencyP50Ms)}   p99 {Ms(LatencyP99Ms)}");
