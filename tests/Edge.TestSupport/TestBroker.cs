@@ -205,6 +205,13 @@ public sealed class TestBroker : IAsyncDisposable
 
         var payload = m.Payload.IsEmpty ? [] : System.Buffers.BuffersExtensions.ToArray(m.Payload);
         Publishes.Enqueue(new PublishRecord(e.ClientId, m.Topic, payload, m.QualityOfServiceLevel));
+        if (m.Topic.Contains("/messages/events", StringComparison.Ordinal))
+        {
+            // edgeHub routes telemetry; it never echoes it to the sender's own subscription.
+            e.ProcessPublish = false;
+            return;
+        }
+
         if (!m.Topic.StartsWith("$iothub/", StringComparison.Ordinal))
         {
             return;

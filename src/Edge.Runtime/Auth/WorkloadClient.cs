@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Edge.Runtime.Auth;
@@ -59,7 +60,10 @@ internal sealed class WorkloadClient : IDisposable
     public async Task<string> SignAsync(byte[] data, CancellationToken ct)
     {
         var url = $"modules/{Uri.EscapeDataString(_moduleId)}/genid/{Uri.EscapeDataString(_generationId)}/sign?api-version={ApiVersion}";
-        using var response = await _http.PostAsJsonAsync(url, new SignRequest("primary", "HMACSHA256", Convert.ToBase64String(data)), WorkloadJson.Default.SignRequest, ct).ConfigureAwait(false);
+        // A buffered body with Content-Length, as the SDK sends (older edgelet versions do not read chunked bodies).
+        using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new SignRequest("primary", "HMACSHA256", Convert.ToBase64String(data)), WorkloadJson.Default.SignRequest));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _http.PostAsync(url, content, ct).ConfigureAwait(false);
         await EnsureSuccessAsync(response, "sign", ct).ConfigureAwait(false);
         var body = await response.Content.ReadFromJsonAsync(WorkloadJson.Default.SignResponse, ct).ConfigureAwait(false);
         return body?.Digest is { Length: > 0 } d ? d : throw new WorkloadException(200, "sign: response has no digest");

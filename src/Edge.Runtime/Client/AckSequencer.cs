@@ -35,8 +35,10 @@ internal sealed class AckSequencer
     /// <summary>Stops acknowledging (the connection is gone; edgeHub redelivers what was not acknowledged).</summary>
     public void Complete()
     {
-        _queue.Writer.TryComplete();
-        _cts.Cancel();
+        if (_queue.Writer.TryComplete())
+        {
+            _cts.Cancel();
+        }
     }
 
     private async Task RunAsync()
@@ -54,10 +56,6 @@ internal sealed class AckSequencer
         catch (Exception)
         {
             // Connection closed or cancelled: unacknowledged messages are redelivered by edgeHub.
-        }
-        finally
-        {
-            _cts.Dispose();
         }
     }
 }

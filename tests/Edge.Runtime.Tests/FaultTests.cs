@@ -1,0 +1,199 @@
+using System.Text;
+using Edge.Runtime.Auth;
+using Edge.Runtime.Protocol;
+using Edge.TestSupport;
+using MQTTnet.Protocol;
+
+namespace Edge.Runtime.Tests;
+
+public sealed class FaultTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private readonly TempDirectory _dir = new("runtime-fault");
+    private TestBroker _broker = null!;
+
+    private string State => Path.Combine(_dir.Path, "state");
+
+    public async ValueTask InitializeAsync() => _broker = await TestBroker.StartAsync(_dir.Path);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _broker.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private CountingVerifier VerifyEvents()
+    {
+        var v = new CountingVerifier();
+        foreach (var e in _broker.Events)
+        {
+            v.AddJson(e.Payload);
+        }
+
+        return v;
+    }
+
+    [Fact]
+    public async Task BrokerRestart_MidStream_NothingLostNothingMisordered()
+    {
+        await using var h = ClientHarness.Create(_broker, State);
+        await h.StartAndWaitConnectedAsync();
+        const int N = 600;
+        var sender = Task.Run(async () =>
+        {
+            for (var i = 1; i <= N; i++)
+            {
+                var r = await h.Client.SendAsync("out", new EdgeMessage { Body = Encoding.UTF8.GetBytes($"{{\"source\":\"s\",\"seq\":{i}}}") }, CancellationToken.None);
+                r.IsAccepted.ShouldBeTrue();
+                if (i % 50 == 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System, CancellationToken.None);
+                }
+            }
+        }, TestContext.Current.CancellationToken);
+
+        for (var restart = 0; restart < 2; restart++)
+        {
+            await TestBroker.WaitUntilAsync(() => _broker.Events.Count() > (restart + 1) * 100, Wait, "events before the restart");
+            await _broker.StopAsync();
+            await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System, TestContext.Current.CancellationToken);
+            await _broker.StartAsync();
+        }
+
+        await sender;
+        await TestBroker.WaitUntilAsync(() => h.Outbox.Count == 0 && VerifyEvents().DistinctCount("s") == N, Wait, "all messages after restarts");
+        var report = VerifyEvents();
+        report.Expect("s", 1, N);
+        var r = report.Report("s");
+        r.Passed.ShouldBeTrue(r.ToString());
+        r.Duplicates.ShouldBeLessThanOrEqualTo(3 * 16, r.ToString());
+        h.Client.ConnectCount.ShouldBeGreaterThanOrEqualTo(3);
+        _broker.Subscriptions.Count(s => s.Filter == "devices/edge1/modules/mod1/#").ShouldBeGreaterThanOrEqualTo(3);
+    }
+
+    [Fact]
+    public async Task LoadGen_KilledHardMidStream_RestartLosesNothing()
+    {
+        const int N = 800;
+        var env = _broker.ModuleEnvironment(State);
+        env["LoadGen__Rate"] = "400";
+        env["LoadGen__Count"] = N.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        env["LoadGen__Source"] = "lg";
+        env["RuntimeLogLevel"] = "warning";
+        var dll = ModuleProcess.BuiltDll("LoadGen");
+
+        await using (var first = ModuleProcess.Start(dll, env))
+        {
+            await TestBroker.WaitUntilAsync(() => _broker.Events.Count() >= 250, Wait, "LoadGen's first messages\n" + first.Output);
+            first.KillHard();
+        }
+
+        var killedAt = VerifyEvents().DistinctCount("lg");
+        killedAt.ShouldBeLessThan(N);
+        await using var second = ModuleProcess.Start(dll, env);
+        try
+        {
+            await TestBroker.WaitUntilAsync(() => VerifyEvents().DistinctCount("lg") == N, Wait, "all messages after the restart");
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"killed at {killedAt}, now {VerifyEvents().Report("lg")}\n{second.Output}");
+        }
+        var v = VerifyEvents();
+        v.Expect("lg", 1, N);
+        var r = v.Report("lg");
+        r.Passed.ShouldBeTrue(r.ToString());
+        // Acknowledged-but-not-yet-deleted (two windows: one delete in progress, one collecting) + in flight (one window) + the sender's own unpersisted seq.
+        r.Duplicates.ShouldBeLessThanOrEqualTo((3 * 16) + 1, r.ToString());
+        (await second.TerminateAsync(TimeSpan.FromSeconds(20))).ShouldBe(0, second.Output);
+        second.Output.ShouldNotContain("fail:");
+    }
+
+    [Fact]
+    public async Task LoadGen_MissingSettings_OneClearErrorAndExitCode78()
+    {
+        var env = new Dictionary<string, string> { ["StateDirectory"] = State, ["EdgeHubConnectionString"] = "", ["IOTEDGE_WORKLOADURI"] = "" };
+        await using var p = ModuleProcess.Start(ModuleProcess.BuiltDll("LoadGen"), env);
+        var code = await p.WaitForExitAsync(Wait);
+        code.ShouldBe(78, p.Output);
+        p.Output.ShouldContain("IOTEDGE_WORKLOADURI: not set");
+        p.Output.Split('\n').Count(l => l.Contains("Invalid runtime configuration", StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Connect_ExpiredToken_RefusedThenRenewed()
+    {
+        var source = new ExpiredOnceTokenSource(_broker);
+        await using var h = ClientHarness.Create(_broker, State, adjust: s => s with { Tokens = source });
+        await h.StartAndWaitConnectedAsync();
+        var connects = _broker.Connects.ToArray();
+        connects[0].Result.ShouldBe(MqttConnectReasonCode.BadUserNameOrPassword);
+        connects[^1].Result.ShouldBe(MqttConnectReasonCode.Success);
+        source.Calls.ShouldBeGreaterThanOrEqualTo(2);
+        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 1007);
+    }
+
+    [Fact]
+    public async Task Token_NearExpiry_RenewedProactively()
+    {
+        await using var h = ClientHarness.Create(_broker, State, hub: o =>
+        {
+            o.TokenTtl = TimeSpan.FromSeconds(3);
+            o.RenewAt = 0.4;
+        });
+        await h.StartAndWaitConnectedAsync();
+        await TestBroker.WaitUntilAsync(() => _broker.Connects.Count(c => c.Result == MqttConnectReasonCode.Success) >= 2, Wait, "a reconnect with a new token");
+        await TestBroker.WaitUntilAsync(() => h.Client.State == ConnectionState.Connected, Wait, "connected again");
+        var ok = _broker.Connects.Where(c => c.Result == MqttConnectReasonCode.Success).ToArray();
+        ok[0].Password.ShouldNotBe(ok[1].Password);
+        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 1004);
+        h.Errors.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Server_DropsConnection_ClientReconnectsAndResubscribes()
+    {
+        await using var h = ClientHarness.Create(_broker, State);
+        await h.StartAndWaitConnectedAsync();
+        await TestBroker.WaitUntilAsync(() => _broker.Subscriptions.Count == 4, Wait, "subscriptions");
+        await _broker.DisconnectClientsAsync();
+        await TestBroker.WaitUntilAsync(() => _broker.Subscriptions.Count == 8 && h.Client.State == ConnectionState.Connected, Wait, "resubscribed\n" + string.Join("\n", h.Collector.GetSnapshot().Select(r => $"{r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Message} {r.Exception?.Message}")));
+        var received = new TaskCompletionSource();
+        h.Client.SetInputHandler("in", (a, ct) =>
+        {
+            received.TrySetResult();
+            return Task.CompletedTask;
+        });
+        await _broker.SendInputAsync("in", [1]);
+        await received.Task.WaitAsync(Wait, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Connect_WrongCa_RefusedAndLoggedClearly()
+    {
+        using var other = TestCertificates.Create("Some Other CA");
+        var otherPem = other.WriteCaPem(Path.Combine(_dir.Path, "other"));
+        await using var h = ClientHarness.Create(_broker, State, adjust: s => s with { Trust = new PemFileTrustSource(otherPem) });
+        await h.Client.StartAsync(TestContext.Current.CancellationToken);
+        await TestBroker.WaitUntilAsync(() => h.Collector.GetSnapshot().Any(r => r.Id.Id == 1005), Wait, "the certificate error");
+        h.Client.State.ShouldNotBe(ConnectionState.Connected);
+        _broker.Connects.ShouldBeEmpty();
+        var error = h.Collector.GetSnapshot().First(r => r.Id.Id == 1005).Message;
+        error.ShouldContain("does not chain to the configured edge CA");
+        error.ShouldContain("Edge Test CA");
+    }
+
+    private sealed class ExpiredOnceTokenSource(TestBroker broker) : ISasTokenSource
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public ValueTask<SasToken> GetTokenAsync(DateTimeOffset expiresAt, CancellationToken ct)
+        {
+            var first = Interlocked.Increment(ref _calls) == 1;
+            var resource = SasToken.ModuleResource(broker.HubHostName, broker.DeviceId, broker.ModuleId);
+            return ValueTask.FromResult(SasToken.Create(resource, broker.SharedKey, first ? TimeProvider.System.GetUtcNow().AddMinutes(-1) : expiresAt));
+        }
+    }
+}

@@ -1,0 +1,226 @@
+using Edge.Runtime.Diagnostics;
+using Edge.Runtime.Outbox;
+using Edge.TestSupport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Edge.Runtime.Tests;
+
+public sealed class OutboxTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("runtime-outbox");
+    private readonly FakeLogCollector _logs = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly RuntimeMetrics _metrics = new();
+
+    public void Dispose()
+    {
+        _metrics.Dispose();
+        _dir.Dispose();
+    }
+
+    private DurableOutbox Create(Action<OutboxOptions>? configure = null)
+    {
+        var o = new OutboxOptions();
+        configure?.Invoke(o);
+        return new DurableOutbox(Options.Create(o), Options.Create(new EdgeModuleOptions { StateDirectory = _dir.Path }), _time, _metrics, new FakeLogger<DurableOutbox>(_logs));
+    }
+
+    private static ValueTask<SendResult> Put(DurableOutbox box, string output, int bytes, string? id = null) =>
+        box.EnqueueAsync(output, $"%24.on={output}&%24.mid={id ?? Guid.NewGuid().ToString()}", new byte[bytes], id, TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task Enqueue_Returned_SurvivesReopen()
+    {
+        await using (var box = Create())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                (await Put(box, "out", 100, $"m{i}")).Status.ShouldBe(SendStatus.Accepted);
+            }
+        }
+
+        await using var reopened = Create();
+        reopened.EnsureOpen();
+        reopened.Count.ShouldBe(10);
+        var batch = reopened.ReadBatch(0, 100);
+        batch.Select(r => r.MessageId).ShouldBe(Enumerable.Range(0, 10).Select(i => $"m{i}"));
+        batch.Select(r => r.Seq).ShouldBeInOrder(SortDirection.Ascending);
+    }
+
+    [Fact]
+    public async Task Enqueue_Concurrent_GroupCommitsEveryMessage()
+    {
+        await using var box = Create();
+        var tasks = Enumerable.Range(0, 500).Select(i => Put(box, i % 2 == 0 ? "a" : "b", 64).AsTask()).ToArray();
+        var results = await Task.WhenAll(tasks);
+        results.ShouldAllBe(r => r.Status == SendStatus.Accepted);
+        results.Select(r => r.Sequence).Distinct().Count().ShouldBe(500);
+        box.Count.ShouldBe(500);
+    }
+
+    [Fact]
+    public async Task Enqueue_FullRejectNew_RejectsCountsAndLogsOncePerTransition()
+    {
+        await using var box = Create(o => o.MaxBytes = 10_000);
+        var results = new List<SendStatus>();
+        for (var i = 0; i < 20; i++)
+        {
+            results.Add((await Put(box, "out", 1000)).Status);
+        }
+
+        results.Count(r => r == SendStatus.Accepted).ShouldBe(9);
+        results.Skip(9).ShouldAllBe(r => r == SendStatus.RejectedFull);
+        _logs.GetSnapshot().Count(r => r.Id.Id == 1040).ShouldBe(1);
+        box.Bytes.ShouldBeLessThanOrEqualTo(10_000);
+
+        // Room again after deletes: logged once, accepted.
+        await box.DeleteAsync(box.ReadBatch(0, 3), TestContext.Current.CancellationToken);
+        (await Put(box, "out", 1000)).Status.ShouldBe(SendStatus.Accepted);
+        _logs.GetSnapshot().Count(r => r.Id.Id == 1041).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Enqueue_FullDropOldest_DropsOldestOfThatOutputOnly()
+    {
+        await using var box = Create(o =>
+        {
+            o.MaxBytes = 100_000;
+            o.Outputs["frames"] = new OutboxOutputOptions { FullPolicy = OutboxFullPolicy.DropOldest, MaxBytes = 5_000 };
+        });
+        (await Put(box, "alerts", 1000, "alert-1")).Status.ShouldBe(SendStatus.Accepted);
+        for (var i = 0; i < 10; i++)
+        {
+            (await Put(box, "frames", 1000, $"f{i}")).Status.ShouldBe(SendStatus.Accepted);
+        }
+
+        var left = box.ReadBatch(0, 100);
+        left.Where(r => r.Output == "frames").Select(r => r.MessageId).ShouldBe(["f6", "f7", "f8", "f9"]);
+        left.ShouldContain(r => r.MessageId == "alert-1");
+        _logs.GetSnapshot().Count(r => r.Id.Id == 1040).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Enqueue_FullButExpired_ExpiredPurgedFirst()
+    {
+        await using var box = Create(o =>
+        {
+            o.MaxBytes = 5_000;
+            o.DefaultTtl = TimeSpan.FromMinutes(1);
+        });
+        for (var i = 0; i < 4; i++)
+        {
+            (await Put(box, "out", 1000)).Status.ShouldBe(SendStatus.Accepted);
+        }
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        for (var i = 0; i < 4; i++)
+        {
+            (await Put(box, "out", 1000, $"new{i}")).Status.ShouldBe(SendStatus.Accepted);
+        }
+
+        box.ReadBatch(0, 100).Select(r => r.MessageId).ShouldBe(["new0", "new1", "new2", "new3"]);
+    }
+
+    [Fact]
+    public async Task Open_CorruptFile_QuarantinedAndStartsEmpty()
+    {
+        await File.WriteAllBytesAsync(Path.Combine(_dir.Path, DurableOutbox.FileName), System.Text.Encoding.ASCII.GetBytes(new string('x', 8192)), TestContext.Current.CancellationToken);
+        await using var box = Create();
+        (await Put(box, "out", 10)).Status.ShouldBe(SendStatus.Accepted);
+        box.Count.ShouldBe(1);
+        Directory.GetFiles(_dir.Path, "outbox.db.corrupt-*").ShouldNotBeEmpty();
+        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == 1042 && r.Level == LogLevel.Error);
+    }
+
+    [Fact]
+    public async Task Pump_Expired_DroppedNotPublished()
+    {
+        await using var box = Create(o => o.DefaultTtl = TimeSpan.FromSeconds(10));
+        await Put(box, "out", 10, "old");
+        _time.Advance(TimeSpan.FromSeconds(11));
+        await Put(box, "out", 10, "new");
+        var publisher = new RecordingPublisher();
+        using var cts = new CancellationTokenSource();
+        var pump = Task.Run(() => new OutboxPump(box, publisher, _metrics, new FakeLogger(_logs), _time).RunAsync(cts.Token), TestContext.Current.CancellationToken);
+        await TestBroker.WaitUntilAsync(() => box.Count == 0, TimeSpan.FromSeconds(10), "the outbox to drain");
+        await cts.CancelAsync();
+        await pump;
+        publisher.Published.Select(r => r.MessageId).ShouldBe(["new"]);
+        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == 1044);
+    }
+
+    [Fact]
+    public async Task Pump_PublishFails_ResendsFromFailedInOrder()
+    {
+        await using var box = Create(o => o.InFlight = 4);
+        for (var i = 1; i <= 10; i++)
+        {
+            await Put(box, "out", 10, $"m{i}");
+        }
+
+        var publisher = new RecordingPublisher { FailOnce = "m3" };
+        using var cts = new CancellationTokenSource();
+        var pump = Task.Run(() => new OutboxPump(box, publisher, _metrics, new FakeLogger(_logs), _time).RunAsync(cts.Token), TestContext.Current.CancellationToken);
+        await TestBroker.WaitUntilAsync(
+            () =>
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(50));
+                return box.Count == 0;
+            },
+            TimeSpan.FromSeconds(10),
+            "the outbox to drain after the failure");
+        await cts.CancelAsync();
+        await pump;
+
+        var verifier = new CountingVerifier();
+        foreach (var r in publisher.Published)
+        {
+            verifier.Add("s", long.Parse(r.MessageId![1..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var report = verifier.Report("s");
+        report.Passed.ShouldBeTrue(report.ToString());
+        report.Duplicates.ShouldBeLessThanOrEqualTo(4);
+        publisher.Published.First(r => r.MessageId == "m3").ShouldNotBeNull();
+    }
+
+    private sealed class RecordingPublisher : IOutboxPublisher
+    {
+        private readonly List<OutboxRecord> _published = [];
+        private bool _failed;
+
+        public string? FailOnce { get; init; }
+
+        public List<OutboxRecord> Published
+        {
+            get
+            {
+                lock (_published)
+                {
+                    return [.. _published];
+                }
+            }
+        }
+
+        public Task WaitConnectedAsync(CancellationToken ct) => Task.CompletedTask;
+
+        public Task PublishAsync(OutboxRecord record, CancellationToken ct)
+        {
+            if (record.MessageId == FailOnce && !_failed)
+            {
+                _failed = true;
+                return Task.FromException(new InvalidOperationException("link down"));
+            }
+
+            lock (_published)
+            {
+                _published.Add(record);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
