@@ -103,6 +103,28 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task Enqueue_FullButExpired_ExpiredPurgedFirst()
+    {
+        await using var box = Create(o =>
+        {
+            o.MaxBytes = 5_000;
+            o.DefaultTtl = TimeSpan.FromMinutes(1);
+        });
+        for (var i = 0; i < 4; i++)
+        {
+            (await Put(box, "out", 1000)).Status.ShouldBe(SendStatus.Accepted);
+        }
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        for (var i = 0; i < 4; i++)
+        {
+            (await Put(box, "out", 1000, $"new{i}")).Status.ShouldBe(SendStatus.Accepted);
+        }
+
+        box.ReadBatch(0, 100).Select(r => r.MessageId).ShouldBe(["new0", "new1", "new2", "new3"]);
+    }
+
+    [Fact]
     public async Task Open_CorruptFile_QuarantinedAndStartsEmpty()
     {
         await File.WriteAllBytesAsync(Path.Combine(_dir.Path, DurableOutbox.FileName), System.Text.Encoding.ASCII.GetBytes(new string('x', 8192)), TestContext.Current.CancellationToken);
@@ -142,7 +164,14 @@ public sealed class OutboxTests : IDisposable
         var publisher = new RecordingPublisher { FailOnce = "m3" };
         using var cts = new CancellationTokenSource();
         var pump = Task.Run(() => new OutboxPump(box, publisher, _metrics, new FakeLogger(_logs), _time).RunAsync(cts.Token), TestContext.Current.CancellationToken);
-        await TestBroker.WaitUntilAsync(() => box.Count == 0, TimeSpan.FromSeconds(10), "the outbox to drain");
+        await TestBroker.WaitUntilAsync(
+            () =>
+            {
+                _time.Advance(TimeSpan.FromMilliseconds(50));
+                return box.Count == 0;
+            },
+            TimeSpan.FromSeconds(10),
+            "the outbox to drain after the failure");
         await cts.CancelAsync();
         await pump;
 

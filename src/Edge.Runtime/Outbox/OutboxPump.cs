@@ -15,24 +15,31 @@ internal interface IOutboxPublisher
 /// <summary>
 /// Drains the outbox in sequence order with a bounded in-flight window; deletes only after PUBACK. On a failure it rewinds to
 /// the first unacknowledged message and resends from there (in order), so duplicates stay within the window and nothing is
-/// reordered once duplicates are collapsed.
+/// reordered once duplicates are collapsed. Reads are batched (refill when half the window is free) and deletes are pipelined
+/// (one delete transaction outstanding while the next window is published).
 /// </summary>
 internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publisher, RuntimeMetrics metrics, ILogger logger, TimeProvider time)
 {
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
+
     public async Task RunAsync(CancellationToken stop)
     {
         var window = outbox.Options.InFlight;
+        var refillAt = Math.Max(0, window / 2);
         var inflight = new Queue<(OutboxRecord Record, Task Publish)>(window);
         var acked = new List<OutboxRecord>(window);
+        Task pendingDelete = Task.CompletedTask;
         long cursor = 0;
+        var drained = false;
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 await publisher.WaitConnectedAsync(stop).ConfigureAwait(false);
-                if (inflight.Count < window)
+                if (inflight.Count <= refillAt || (drained && inflight.Count < window))
                 {
                     var batch = outbox.ReadBatch(cursor, window - inflight.Count);
+                    drained = batch.Count < window - inflight.Count;
                     var now = time.GetUtcNow().ToUnixTimeMilliseconds();
                     List<OutboxRecord>? expired = null;
                     foreach (var r in batch)
@@ -56,16 +63,13 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
                             Log.OutboxExpired(logger, g.Count(), g.Key);
                         }
                     }
-
-                    if (batch.Count > 0 && inflight.Count < window)
-                    {
-                        continue;
-                    }
                 }
 
                 if (inflight.Count == 0)
                 {
+                    await FlushAckedAsync().ConfigureAwait(false);
                     await outbox.WaitForDataAsync(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
+                    drained = false;
                     continue;
                 }
 
@@ -95,12 +99,17 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
 
                     inflight.Clear();
                     cursor = record.Seq - 1;
+                    drained = false;
+                    await FlushAckedAsync().ConfigureAwait(false);
+
+                    // Pace resends (an open circuit fails fast); reconnects are paced by the connect pipeline.
+                    await Task.Delay(RetryPause, time, stop).ConfigureAwait(false);
+                    continue;
                 }
 
-                if (acked.Count >= window || inflight.Count == 0)
+                if (acked.Count >= window)
                 {
-                    await outbox.DeleteAsync(acked.ToArray(), stop).ConfigureAwait(false);
-                    acked.Clear();
+                    await FlushAckedAsync().ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -110,9 +119,18 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
         }
 
         // Delete what was acknowledged before stopping so it is not resent.
+        await pendingDelete.ConfigureAwait(false);
         if (acked.Count > 0)
         {
             await outbox.DeleteAsync(acked.ToArray(), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        async Task FlushAckedAsync()
+        {
+            // At most one delete transaction outstanding: wait for the previous, start this one without waiting.
+            await pendingDelete.ConfigureAwait(false);
+            pendingDelete = acked.Count == 0 ? Task.CompletedTask : outbox.DeleteAsync(acked.ToArray(), CancellationToken.None);
+            acked.Clear();
         }
     }
 }

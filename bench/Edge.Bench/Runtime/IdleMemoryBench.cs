@@ -1,0 +1,38 @@
+using Edge.TestSupport;
+using MQTTnet.Protocol;
+
+namespace Edge.Bench.Runtime;
+
+/// <summary>Resident memory of a real module process (LoadGen, idle mode) connected to the broker.</summary>
+internal sealed class IdleMemoryBench : IBenchSuite
+{
+    private const long LimitBytes = 60L * 1024 * 1024;
+
+    public string Name => "idle";
+
+    public string Description => "idle module memory: LoadGen connected and idle, /proc RSS (target <= 60 MB)";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        using var dir = new TempDirectory("bench-idle");
+        await using var broker = await TestBroker.StartAsync(dir.Path);
+        var env = broker.ModuleEnvironment(Path.Combine(dir.Path, "state"));
+        env["LoadGen__Mode"] = "Idle";
+        env["RuntimeLogLevel"] = "warning";
+        await using var p = ModuleProcess.Start(ModuleProcess.BuiltDll("LoadGen"), env);
+        await RuntimeBenchHelpers.WaitAsync(() => broker.Connects.Any(c => c.Result == MqttConnectReasonCode.Success) && broker.ReportedPatches.Count > 0, TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(5), TimeProvider.System, CancellationToken.None);
+        var samples = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            samples.Add(p.RssBytes());
+            await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System, CancellationToken.None);
+        }
+
+        var rss = samples.Max();
+        Console.WriteLine("| process | RSS (max of 5 samples after 5 s idle) | limit | ratio (target <= 1.0x) |");
+        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine($"| LoadGen (idle, connected, twin synced) | {rss / (1024.0 * 1024):0.0} MB | 60 MB | {RuntimeBenchHelpers.Ratio(rss, LimitBytes)} |");
+        return rss <= LimitBytes ? 0 : 1;
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using Edge.Runtime;
+using Edge.Runtime.Diagnostics;
+using Edge.Runtime.Protocol;
+using Edge.TestSupport;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace Edge.Bench.Runtime;
+
+/// <summary>
+/// Messages per second from SendAsync to PUBACK through the outbox and ModuleClient, against a raw MQTTnet client publishing the
+/// same payloads at QoS 1 with the same in-flight window (16) to the same in-process TLS broker.
+/// </summary>
+internal sealed class PublishBench : IBenchSuite
+{
+    private const int Window = 16;
+
+    public string Name => "publish";
+
+    public string Description => "publish throughput through the outbox vs a raw MQTTnet QoS 1 client (TLS loopback broker; 1 KB, 50 KB)";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        using var dir = new TempDirectory("bench-publish");
+        await using var broker = await TestBroker.StartAsync(dir.Path);
+        Console.WriteLine("| payload | messages | raw MQTTnet QoS 1, 16 in flight (msg/s) | SendAsync producers | outbox + ModuleClient, SendAsync to PUBACK (msg/s) | ratio (target >= 0.7x) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (size, count) in new[] { (1024, 10_000), (50 * 1024, 2_000) })
+        {
+            var raw = await RawAsync(broker, size, count);
+            var drain = await DrainAsync(broker, Path.Combine(dir.Path, "drain"), size, count);
+            Console.WriteLine($"| {size / 1024} KB | {count:N0} | {raw:N0} | backlog drain (queued while offline) | {drain:N0} | {RuntimeBenchHelpers.Ratio(drain, raw)} |");
+            while (broker.Publishes.TryDequeue(out _))
+            {
+            }
+
+            foreach (var producers in new[] { 1, 4 })
+            {
+                var outbox = await OutboxAsync(broker, Path.Combine(dir.Path, $"p{producers}"), size, count, producers);
+                Console.WriteLine($"| {size / 1024} KB | {count:N0} | {raw:N0} | {producers} | {outbox:N0} | {RuntimeBenchHelpers.Ratio(outbox, raw)} |");
+                while (broker.Publishes.TryDequeue(out _))
+                {
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<double> RawAsync(TestBroker broker, int size, int count)
+    {
+        using var mqtt = new MqttClientFactory().CreateMqttClient();
+        var token = SasToken.Create(SasToken.ModuleResource(broker.HubHostName, broker.DeviceId, broker.ModuleId), broker.SharedKey, TimeProvider.System.GetUtcNow().AddHours(1));
+        var roots = new X509Certificate2Collection(broker.Certificates.Ca);
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer("localhost", broker.Port)
+            .WithProtocolVersion(MqttProtocolVersion.V311)
+            .WithClientId(broker.ClientId)
+            .WithCredentials($"localhost/{broker.DeviceId}/{broker.ModuleId}/?api-version=2020-09-30", token.ToString())
+            .WithTlsOptions(o => o.UseTls().WithTargetHost("localhost").WithTrustChain(roots))
+            .Build();
+        var result = await mqtt.ConnectAsync(options);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            throw new InvalidOperationException(result.ResultCode.ToString());
+        }
+
+        var body = new byte[size];
+        var inflight = new Queue<Task<MqttClientPublishResult>>();
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            var bag = PropertyBag.Encode([new("$.on", "out"), new("$.mid", Guid.NewGuid().ToString())]);
+            var msg = new MqttApplicationMessageBuilder().WithTopic($"devices/{broker.DeviceId}/modules/{broker.ModuleId}/messages/events/{bag}/").WithPayload(body).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+            inflight.Enqueue(mqtt.PublishAsync(msg));
+            if (inflight.Count >= Window)
+            {
+                await inflight.Dequeue();
+            }
+        }
+
+        while (inflight.Count > 0)
+        {
+            await inflight.Dequeue();
+        }
+
+        var rate = count / sw.Elapsed.TotalSeconds;
+        await mqtt.DisconnectAsync();
+        return rate;
+    }
+
+    private static async Task<double> DrainAsync(TestBroker broker, string dir, int size, int count)
+    {
+        using var metrics = new RuntimeMetrics();
+        await using var outbox = RuntimeBenchHelpers.CreateOutbox(dir, metrics);
+        await using var client = RuntimeBenchHelpers.CreateClient(broker, dir, outbox, metrics);
+        var body = new byte[size];
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < count / 4; i++)
+            {
+                await client.SendAsync("out", new EdgeMessage { Body = body }, CancellationToken.None);
+            }
+        })));
+        await client.StartAsync(CancellationToken.None);
+        await RuntimeBenchHelpers.WaitAsync(() => client.State == ConnectionState.Connected, TimeSpan.FromSeconds(30));
+        var sw = Stopwatch.StartNew();
+        await RuntimeBenchHelpers.WaitAsync(() => outbox.Count == 0, TimeSpan.FromMinutes(2));
+        var rate = count / sw.Elapsed.TotalSeconds;
+        await client.StopAsync(CancellationToken.None);
+        return rate;
+    }
+
+    private static async Task<double> OutboxAsync(TestBroker broker, string root, int size, int count, int producers)
+    {
+        var dir = Path.Combine(root, $"state-{size}");
+        using var metrics = new RuntimeMetrics();
+        await using var outbox = RuntimeBenchHelpers.CreateOutbox(dir, metrics);
+        await using var client = RuntimeBenchHelpers.CreateClient(broker, dir, outbox, metrics);
+        await client.StartAsync(CancellationToken.None);
+        await RuntimeBenchHelpers.WaitAsync(() => client.State == ConnectionState.Connected, TimeSpan.FromSeconds(30));
+        var body = new byte[size];
+        var sw = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < count / producers; i++)
+            {
+                var r = await client.SendAsync("out", new EdgeMessage { Body = body }, CancellationToken.None);
+                if (!r.IsAccepted)
+                {
+                    throw new InvalidOperationException(r.Status.ToString());
+                }
+            }
+        })));
+
+        var enqueued = sw.Elapsed;
+        await RuntimeBenchHelpers.WaitAsync(() => outbox.Count == 0, TimeSpan.FromMinutes(2));
+        if (Environment.GetEnvironmentVariable("BENCH_VERBOSE") == "1")
+        {
+            Console.WriteLine($"enqueue {enqueued.TotalMilliseconds:0} ms, drained {sw.Elapsed.TotalMilliseconds:0} ms");
+        }
+
+        var rate = count / sw.Elapsed.TotalSeconds;
+        await client.StopAsync(CancellationToken.None);
+        return rate;
+    }
+}
