@@ -22,9 +22,11 @@ internal static class Commands
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
-            cts.Cancel();
+            Cancel(cts);
         };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cts.Cancel();
+
+        // ProcessExit fires after RunAsync returned and disposed cts: cancelling then must not crash the exit (was exit code 134).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Cancel(cts);
 
         var commands = typeof(ICommand).Assembly.GetTypes()
             .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t))
@@ -47,6 +49,18 @@ internal static class Commands
         }
 
         return await command.RunAsync(args[1..], cts.Token).ConfigureAwait(false);
+    }
+
+    private static void Cancel(CancellationTokenSource cts)
+    {
+        try
+        {
+            cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The command has finished.
+        }
     }
 
     private static void PrintUsage(TextWriter w, List<ICommand> commands)

@@ -91,9 +91,30 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
 
     private string ClientIdOf(string module) => $"{_options.DeviceId}/{module}";
 
-    private EndpointDispatcher GetDispatcher(string target) =>
-        _dispatchers.GetOrAdd(target, t => new EndpointDispatcher(t, _store,
-            t == HubStore.Upstream ? DeliverUpstreamAsync : DeliverToModuleAsync, _counters, _time, _options.IdleRecheckInterval, _logger));
+    /// <summary>The dispatcher of a target, created once (a second instance would deliver the same messages twice).</summary>
+    private EndpointDispatcher GetDispatcher(string target)
+    {
+        if (_dispatchers.TryGetValue(target, out var existing))
+        {
+            return existing;
+        }
+
+        lock (_dispatchers)
+        {
+            if (_dispatchers.TryGetValue(target, out existing))
+            {
+                return existing;
+            }
+
+            var created = target == HubStore.Upstream
+                ? new EndpointDispatcher(target, _store, async (m, ct) => Task.FromResult(await DeliverUpstreamAsync(m, ct).ConfigureAwait(false)), 1,
+                    _counters, _time, _options.IdleRecheckInterval, _logger)
+                : new EndpointDispatcher(target, _store, StartModuleDeliveryAsync, _options.MaxInFlightPerModule,
+                    _counters, _time, _options.IdleRecheckInterval, _logger);
+            _dispatchers[target] = created;
+            return created;
+        }
+    }
 
     // ---------------------------------------------------------------- routing
 
@@ -170,7 +191,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
             .ConfigureAwait(false);
         foreach (var t in list)
         {
-            GetDispatcher(t.Target).Signal();
+            GetDispatcher(t.Target).Signal(t.Priority);
         }
     }
 
@@ -181,7 +202,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         var ttl = _config.TimeToLiveSecs;
         await _store.EnqueueAsync(body, properties, systemProperties, "/simulator/inject",
             [new EnqueueTarget(moduleId, input, 0, ttl, "$inject")], _time.GetUtcNow(), ct).ConfigureAwait(false);
-        GetDispatcher(moduleId).Signal();
+        GetDispatcher(moduleId).Signal(0);
     }
 
     private async Task<DeliveryResult> DeliverUpstreamAsync(StoredMessage m, CancellationToken ct)
@@ -227,40 +248,39 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         return $"devices/{_options.DeviceId}/modules/{m.Target}/inputs/{m.Input}/{PropertyBag.Encode(bag)}";
     }
 
-    private async Task<DeliveryResult> DeliverToModuleAsync(StoredMessage m, CancellationToken ct)
+    /// <summary>
+    /// Sends one message to a module input and returns a task that completes with the outcome of its PUBACK (or
+    /// <see cref="DeliveryResult.Unavailable"/> at once when the module is not connected and subscribed).
+    /// </summary>
+    private async Task<Task<DeliveryResult>> StartModuleDeliveryAsync(StoredMessage m, CancellationToken ct)
     {
         var broker = Broker;
-        var clientId = ClientIdOf(m.Target);
-        var client = broker?.GetClient(clientId);
+        var client = broker?.GetClient(ClientIdOf(m.Target));
         if (broker is null || client is null || !client.Connected || !client.ModuleMessages)
         {
-            return DeliveryResult.Unavailable;
+            return Task.FromResult(DeliveryResult.Unavailable);
         }
 
-        var topic = InputTopic(m);
-        var pending = new PendingAck(topic);
-        client.InputAck = pending;
+        var packetId = await broker.DeliverInputAsync(client, InputTopic(m), m.Body, ct).ConfigureAwait(false);
+        if (packetId is null)
+        {
+            return Task.FromResult(DeliveryResult.Unavailable);
+        }
+
+        return WaitForAckAsync(client.WaitForInputAck(packetId.Value), m, ct);
+    }
+
+    private async Task<DeliveryResult> WaitForAckAsync(Task<bool> ack, StoredMessage m, CancellationToken ct)
+    {
         try
         {
-            if (!await broker.DeliverAsync(clientId, topic, m.Body, MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false))
-            {
-                return DeliveryResult.Unavailable;
-            }
-
-            var acked = await pending.Completion.Task.WaitAsync(_options.MessageAckTimeout, _time, ct).ConfigureAwait(false);
+            var acked = await ack.WaitAsync(_options.MessageAckTimeout, _time, ct).ConfigureAwait(false);
             return acked ? DeliveryResult.Delivered : DeliveryResult.Unavailable;
         }
         catch (TimeoutException)
         {
             Log.AckTimeout(_logger, m.Target, m.Seq, _options.MessageAckTimeout);
             return DeliveryResult.Retry;
-        }
-        finally
-        {
-            if (ReferenceEquals(client.InputAck, pending))
-            {
-                client.InputAck = null;
-            }
         }
     }
 

@@ -41,9 +41,8 @@ public sealed class StoreAndForwardTests
         d.Keys.First().ShouldBe("severity"); // application properties first, then system properties (§8)
         Encoding.UTF8.GetString(got.Payload).ShouldBe("{\"t\":21}");
         got.QualityOfServiceLevel.ShouldBe(MqttQualityOfServiceLevel.AtLeastOnce);
-        var status = host.Sim.GetStatus();
-        status.Routes.Single().Matched.ShouldBe(1);
-        status.MessagesDelivered.ShouldBe(1);
+        await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().MessagesDelivered == 1, "the PUBACK to be processed");
+        host.Sim.GetStatus().Routes.Single().Matched.ShouldBe(1);
     }
 
     [Fact]
@@ -219,6 +218,31 @@ public sealed class StoreAndForwardTests
         got.Select(m => Seq(m.Payload.ToArray())).ShouldBe([7, 7]);
         host.Sim.GetStatus().Redeliveries.ShouldBeGreaterThanOrEqualTo(1);
         host.Logs.Entries.ShouldContain(e => e.EventId == 2011);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task ModuleInput_UnackedDeliveries_LimitedToWindow(int window)
+    {
+        await using var host = await HubTestHost.StartAsync(
+            HubTestHost.Deployment(HubTestHost.Routes(("m2m", SensorToFilter, null, null)), 7200, "sensor", "filter"),
+            o =>
+            {
+                o.MessageAckTimeout = TimeSpan.FromSeconds(10);
+                o.MaxInFlightPerModule = window;
+            });
+        var sensor = await host.ConnectModuleAsync("sensor");
+        for (var i = 0; i < 5; i++)
+        {
+            await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct);
+        }
+
+        var filter = await host.StartModuleAsync("filter", autoAck: false);
+
+        // edgeHub's default: one message at a time per module until its PUBACK; a larger window pipelines, in order.
+        (await filter.TakeAsync(window)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(0, window));
+        await filter.ShouldReceiveNothingAsync(TimeSpan.FromMilliseconds(400));
     }
 
     [Fact]

@@ -50,10 +50,18 @@ internal sealed class BodyCache
         {
             m.SystemProperties.TryGetValue("contentEncoding", out var ce);
             var encoding = EncodingOf(ce) ?? Encoding.UTF8;
-            using var doc = encoding == Encoding.UTF8
-                ? JsonDocument.Parse(m.Body.Span.StartsWith(Utf8Bom) ? m.Body[Utf8Bom.Length..] : m.Body)
-                : JsonDocument.Parse(encoding.GetString(m.Body.Span).TrimStart('\uFEFF'));
-            return doc.RootElement.Clone();
+            var utf8 = encoding == Encoding.UTF8
+                ? m.Body.Span
+                : Encoding.UTF8.GetBytes(encoding.GetString(m.Body.Span).TrimStart('\uFEFF'));
+            if (utf8.StartsWith(Utf8Bom))
+            {
+                utf8 = utf8[Utf8Bom.Length..];
+            }
+
+            // ParseValue gives an element over its own exactly-sized buffers: nothing pooled to return, no Clone to pay for.
+            var reader = new Utf8JsonReader(utf8);
+            var root = JsonElement.ParseValue(ref reader);
+            return reader.Read() ? Invalid : root; // trailing content after the value is not JSON
         }
         catch (JsonException)
         {
@@ -65,9 +73,9 @@ internal sealed class BodyCache
 /// <summary>A compiled <c>$body.a.b[0].c</c> query: property names, <c>[index]</c> and <c>['name']</c> segments.</summary>
 internal sealed class BodyQuery
 {
-    private readonly object[] _segments; // string (property) or int (array index)
+    private readonly object[] _segments; // byte[] (UTF-8 property name) or int (array index)
 
-    private BodyQuery(object[] segments) => _segments = segments;
+    private BodyQuery(object[] segments) => _segments = [.. segments.Select(s => s is string name ? Encoding.UTF8.GetBytes(name) : s)];
 
     public static BodyQuery? Compile(string path, Token at, ConditionCompiler c)
     {
@@ -105,7 +113,14 @@ internal sealed class BodyQuery
         found = e;
         foreach (var s in segments)
         {
-            if (s is string name)
+            if (s is byte[] utf8Name)
+            {
+                if (found.ValueKind != JsonValueKind.Object || !found.TryGetProperty(utf8Name, out found))
+                {
+                    return false;
+                }
+            }
+            else if (s is string name)
             {
                 if (found.ValueKind != JsonValueKind.Object || !found.TryGetProperty(name, out found))
                 {

@@ -78,10 +78,11 @@ internal static class Builtins
 
         switch (args.Count)
         {
+            // One and two arguments (every built-in but concat) pass values in a stack buffer: evaluation allocates nothing.
             case 1:
             {
                 var a0 = args[0].Eval;
-                result = new Expr(f.Result, m => impl([a0(m)]), name.Start, name.End);
+                result = new Expr(f.Result, m => impl(new ValueArgs(a0(m))), name.Start, name.End);
                 break;
             }
 
@@ -89,7 +90,7 @@ internal static class Builtins
             {
                 var a0 = args[0].Eval;
                 var a1 = args[1].Eval;
-                result = new Expr(f.Result, m => impl([a0(m), a1(m)]), name.Start, name.End);
+                result = new Expr(f.Result, m => impl(new ValueArgs(a0(m), a1(m))), name.Start, name.End);
                 break;
             }
 
@@ -106,7 +107,7 @@ internal static class Builtins
                             values[i] = evals[i](m);
                         }
 
-                        return impl(values);
+                        return impl(new ValueArgs(values));
                     },
                     name.Start,
                     name.End);
@@ -150,26 +151,29 @@ internal static class Builtins
     internal static Value ConcatValues(Value a, Value b) =>
         a.Kind == ValueKind.String && b.Kind == ValueKind.String ? Value.Of(a.Text + b.Text) : Value.Undefined;
 
-    private static Value ConcatAll(Value[] a)
+    private static Value ConcatAll(ValueArgs a)
     {
-        foreach (var v in a)
+        var sb = new System.Text.StringBuilder();
+        for (var i = 0; i < a.Length; i++)
         {
-            if (v.Kind != ValueKind.String)
+            if (a[i].Kind != ValueKind.String)
             {
                 return Value.Undefined;
             }
+
+            sb.Append(a[i].Text);
         }
 
-        return Value.Of(string.Concat(a.Select(v => v.Text)));
+        return Value.Of(sb.ToString());
     }
 
     private static Builtin Math1(string name, Func<double, double> f) =>
         new(name, N, [[N]], false, a => a[0].Kind == ValueKind.Number ? Value.Of(f(a[0].Number)) : Value.Undefined);
 
-    private static Value Num2(Value[] a, Func<double, double, double> f) =>
+    private static Value Num2(ValueArgs a, Func<double, double, double> f) =>
         a[0].Kind == ValueKind.Number && a[1].Kind == ValueKind.Number ? Value.Of(f(a[0].Number, a[1].Number)) : Value.Undefined;
 
-    private static Value Str2(Value[] a, Func<string, string, Value> f) =>
+    private static Value Str2(ValueArgs a, Func<string, string, Value> f) =>
         a[0].Kind == ValueKind.String && a[1].Kind == ValueKind.String ? f(a[0].Text!, a[1].Text!) : Value.Undefined;
 
     // AsNumber.Runtime: double.TryParse(NumberStyles.Any, invariant) for strings, numbers unchanged, anything else undefined.
@@ -188,7 +192,7 @@ internal static class Builtins
         _ => Value.False,
     };
 
-    private static Value Substring(Value[] a)
+    private static Value Substring(ValueArgs a)
     {
         if (a[0].Kind != ValueKind.String || a[1].Kind != ValueKind.Number || (a.Length == 3 && a[2].Kind != ValueKind.Number))
         {
@@ -206,7 +210,38 @@ internal static class Builtins
         return Value.Of(s.Substring((int)start, (int)length));
     }
 
-    private sealed record Builtin(string Name, QueryType Result, QueryType[][] Signatures, bool VarArgs, Func<Value[], Value> Impl)
+    /// <summary>Up to two argument values inline, more in an array.</summary>
+    internal readonly struct ValueArgs
+    {
+        private readonly Value _a0;
+        private readonly Value _a1;
+        private readonly Value[]? _many;
+
+        public ValueArgs(Value a0)
+        {
+            _a0 = a0;
+            Length = 1;
+        }
+
+        public ValueArgs(Value a0, Value a1)
+        {
+            _a0 = a0;
+            _a1 = a1;
+            Length = 2;
+        }
+
+        public ValueArgs(Value[] many)
+        {
+            _many = many;
+            Length = many.Length;
+        }
+
+        public int Length { get; }
+
+        public Value this[int i] => _many is not null ? _many[i] : i == 0 ? _a0 : _a1;
+    }
+
+    private sealed record Builtin(string Name, QueryType Result, QueryType[][] Signatures, bool VarArgs, Func<ValueArgs, Value> Impl)
     {
         public bool Accepts(List<Expr> args) => Signatures.Any(s => Match(s, args));
 

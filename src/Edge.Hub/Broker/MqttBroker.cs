@@ -36,8 +36,63 @@ internal sealed class ClientState(ClientIdentity identity)
     public volatile bool Desired;
     public volatile bool TwinResponses;
 
-    /// <summary>The module-input delivery waiting for its PUBACK (one at a time per module, as edgeHub does).</summary>
-    public volatile PendingAck? InputAck;
+    /// <summary>The broker session of the current connection (cached: looked up once per connect).</summary>
+    public volatile MqttSessionStatus? Session;
+
+    private readonly Dictionary<ushort, TaskCompletionSource<bool>> _inputAcks = [];
+    private readonly HashSet<ushort> _earlyAcks = [];
+
+    /// <summary>
+    /// Registers interest in the PUBACK of a module-input PUBLISH by packet id. The ack may already have arrived (the id is only
+    /// known once the packet is sent), so early acks are remembered.
+    /// </summary>
+    public Task<bool> WaitForInputAck(ushort packetId)
+    {
+        lock (_inputAcks)
+        {
+            if (_earlyAcks.Remove(packetId))
+            {
+                return Task.FromResult(true);
+            }
+
+            var tcs = new TaskCompletionSource<bool>();
+            _inputAcks[packetId] = tcs;
+            return tcs.Task;
+        }
+    }
+
+    public void InputAcknowledged(ushort packetId)
+    {
+        TaskCompletionSource<bool>? tcs;
+        lock (_inputAcks)
+        {
+            if (!_inputAcks.Remove(packetId, out tcs))
+            {
+                _earlyAcks.Add(packetId);
+                return;
+            }
+        }
+
+        // Inline continuation on the broker's receive loop: the next delivery is queued without a thread-pool hop.
+        tcs.TrySetResult(true);
+    }
+
+    /// <summary>The connection ended: every delivery waiting for a PUBACK fails (it stays in the store and is redelivered).</summary>
+    public void FailInputAcks()
+    {
+        List<TaskCompletionSource<bool>> waiting;
+        lock (_inputAcks)
+        {
+            waiting = [.. _inputAcks.Values];
+            _inputAcks.Clear();
+            _earlyAcks.Clear();
+        }
+
+        foreach (var t in waiting)
+        {
+            t.TrySetResult(false);
+        }
+    }
 
     public void ClearSubscriptions()
     {
@@ -46,14 +101,6 @@ internal sealed class ClientState(ClientIdentity identity)
         Desired = false;
         TwinResponses = false;
     }
-}
-
-/// <summary>A delivery waiting for the client's PUBACK, matched by topic (only one input delivery is in flight per module).</summary>
-internal sealed class PendingAck(string topic)
-{
-    public string Topic { get; } = topic;
-
-    public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>
@@ -131,8 +178,9 @@ internal sealed class MqttBroker : IAsyncDisposable
         foreach (var c in _clients.Values)
         {
             c.Connected = false;
+            c.Session = null;
             c.ClearSubscriptions();
-            c.InputAck?.Completion.TrySetResult(false);
+            c.FailInputAcks();
             _handler.OnClientChanged(c.Identity);
         }
     }
@@ -152,7 +200,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             return false;
         }
 
-        var session = await server.GetSessionAsync(clientId).ConfigureAwait(false);
+        var session = c.Session ??= await server.GetSessionAsync(clientId).ConfigureAwait(false);
         if (session is null)
         {
             return false;
@@ -161,6 +209,27 @@ internal sealed class MqttBroker : IAsyncDisposable
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
         await session.DeliverApplicationMessageAsync(message).WaitAsync(ct).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Sends a QoS 1 module-input PUBLISH to one client; returns the packet id once it is on the wire, or null when the client is gone.</summary>
+    public async Task<ushort?> DeliverInputAsync(ClientState c, string topic, byte[] payload, CancellationToken ct)
+    {
+        var server = _server;
+        if (server is null || !c.Connected)
+        {
+            return null;
+        }
+
+        var session = c.Session ??= await server.GetSessionAsync(c.Identity.ClientId).ConfigureAwait(false);
+        if (session is null)
+        {
+            return null;
+        }
+
+        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        var result = await session.DeliverApplicationMessageAsync(message).WaitAsync(ct).ConfigureAwait(false);
+        return result.PacketIdentifier;
     }
 
     public async Task DisconnectAsync(string clientId, CancellationToken ct)
@@ -209,16 +278,15 @@ internal sealed class MqttBroker : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private Task ConnectedAsync(ClientConnectedEventArgs e)
+    private async Task ConnectedAsync(ClientConnectedEventArgs e)
     {
         if (_clients.TryGetValue(e.ClientId, out var c))
         {
+            c.Session = _server is { } server ? await server.GetSessionAsync(e.ClientId).ConfigureAwait(false) : null;
             c.Connected = true;
             Log.ClientConnected(_logger, e.ClientId);
             _handler.OnClientChanged(c.Identity);
         }
-
-        return Task.CompletedTask;
     }
 
     private Task DisconnectedAsync(ClientDisconnectedEventArgs e)
@@ -226,7 +294,8 @@ internal sealed class MqttBroker : IAsyncDisposable
         if (e.DisconnectType != MqttClientDisconnectType.Takeover && _clients.TryGetValue(e.ClientId, out var c))
         {
             c.Connected = false;
-            c.InputAck?.Completion.TrySetResult(false);
+            c.Session = null;
+            c.FailInputAcks();
             Log.ClientDisconnected(_logger, e.ClientId);
             _handler.OnClientChanged(c.Identity);
         }
@@ -318,9 +387,10 @@ internal sealed class MqttBroker : IAsyncDisposable
 
     private Task AcknowledgedAsync(ClientAcknowledgedPublishPacketEventArgs e)
     {
-        if (_clients.TryGetValue(e.ClientId, out var c) && c.InputAck is { } pending && pending.Topic == e.PublishPacket.Topic)
+        if (_clients.TryGetValue(e.ClientId, out var c) && c.Identity.ModuleId is { } module &&
+            e.PublishPacket.Topic.StartsWith($"devices/{c.Identity.DeviceId}/modules/{module}/inputs/", StringComparison.Ordinal))
         {
-            pending.Completion.TrySetResult(true);
+            c.InputAcknowledged(e.PublishPacket.PacketIdentifier);
         }
 
         return Task.CompletedTask;

@@ -23,7 +23,8 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
 {
     private readonly string _target;
     private readonly HubStore _store;
-    private readonly Func<StoredMessage, CancellationToken, Task<DeliveryResult>> _deliver;
+    private readonly Func<StoredMessage, CancellationToken, Task<Task<DeliveryResult>>> _deliver;
+    private readonly int _window;
     private readonly HubCounters _counters;
     private readonly TimeProvider _time;
     private readonly TimeSpan _idle;
@@ -31,10 +32,26 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _cts = new();
     private readonly Task _loop;
+    private int _pendingPriority = int.MaxValue;
+    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
 
-    public EndpointDispatcher(string target, HubStore store, Func<StoredMessage, CancellationToken, Task<DeliveryResult>> deliver,
+    // Delivered but not yet deleted: flushed in one transaction before the queue is read again (a crash in between
+    // redelivers them: at-least-once, as edgeHub).
+    private readonly List<long> _delivered = [];
+
+    /// <summary>Starts the dispatcher for one target.</summary>
+    /// <param name="target"><c>$upstream</c> or a module id.</param>
+    /// <param name="store">The message store.</param>
+    /// <param name="deliver">Starts delivering one message; the inner task is its outcome (e.g. the PUBACK).</param>
+    /// <param name="window">How many deliveries may be outstanding at once (1 = strictly one at a time).</param>
+    /// <param name="counters">Hub counters.</param>
+    /// <param name="time">Time source.</param>
+    /// <param name="idle">Re-check interval while nothing is deliverable.</param>
+    /// <param name="logger">Logger.</param>
+    public EndpointDispatcher(string target, HubStore store, Func<StoredMessage, CancellationToken, Task<Task<DeliveryResult>>> deliver, int window,
         HubCounters counters, TimeProvider time, TimeSpan idle, ILogger logger)
     {
+        _window = window;
         _target = target;
         _store = store;
         _deliver = deliver;
@@ -45,7 +62,22 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         _loop = Task.Run(() => RunAsync(_cts.Token));
     }
 
-    public void Signal() => _signal.Writer.TryWrite(true);
+    /// <summary>Wakes the dispatcher; <paramref name="priority"/> is that of newly stored messages (lower = more urgent).</summary>
+    public void Signal(int priority = int.MinValue)
+    {
+        int current;
+        do
+        {
+            current = Volatile.Read(ref _pendingPriority);
+            if (priority >= current)
+            {
+                break;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _pendingPriority, priority, current) != current);
+
+        _signal.Writer.TryWrite(true);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -81,14 +113,43 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         }
     }
 
+    private async Task<DeliveryResult> CompleteAsync((StoredMessage Message, Task<DeliveryResult> Outcome) delivery)
+    {
+        var result = await delivery.Outcome.ConfigureAwait(false);
+        switch (result)
+        {
+            case DeliveryResult.Delivered:
+                _delivered.Add(delivery.Message.Seq);
+                _counters.MessageDelivered(delivery.Message.Endpoint, delivery.Message.Target == HubStore.Upstream);
+                break;
+            case DeliveryResult.Retry:
+                _counters.Redelivered();
+                break;
+            default:
+                break;
+        }
+
+        return result;
+    }
+
     private async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             try
             {
+                await _store.DeleteAsync(_delivered, ct).ConfigureAwait(false);
+                _delivered.Clear();
                 _signal.Reader.TryRead(out _);
-                var (live, expired) = await _store.PeekAsync(_target, _time.GetUtcNow(), 32, ct).ConfigureAwait(false);
+                Volatile.Write(ref _pendingPriority, int.MaxValue);
+                var now = _time.GetUtcNow();
+                var sweep = now - _lastSweep >= _idle;
+                if (sweep)
+                {
+                    _lastSweep = now;
+                }
+
+                var (live, expired) = await _store.PeekAsync(_target, now, 32, sweep, ct).ConfigureAwait(false);
                 CountExpired(expired);
                 if (live.Count == 0)
                 {
@@ -96,6 +157,8 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
                     continue;
                 }
 
+                var inFlight = new Queue<(StoredMessage Message, Task<DeliveryResult> Outcome)>();
+                var stop = DeliveryResult.Delivered;
                 foreach (var m in live)
                 {
                     if (m.ExpiresAt <= _time.GetUtcNow())
@@ -105,26 +168,28 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
                         continue;
                     }
 
-                    var result = await _deliver(m, ct).ConfigureAwait(false);
-                    if (result == DeliveryResult.Unavailable)
+                    inFlight.Enqueue((m, await _deliver(m, ct).ConfigureAwait(false)));
+                    while (inFlight.Count >= _window && stop == DeliveryResult.Delivered)
                     {
-                        await WaitAsync(ct).ConfigureAwait(false);
-                        break;
+                        stop = await CompleteAsync(inFlight.Dequeue()).ConfigureAwait(false);
                     }
 
-                    if (result == DeliveryResult.Retry)
+                    if (stop != DeliveryResult.Delivered || Volatile.Read(ref _pendingPriority) < m.Priority)
                     {
-                        _counters.Redelivered();
+                        // Stopped, or a more urgent message arrived since the batch was read: re-read the queue head.
                         break;
                     }
+                }
 
-                    await _store.DeleteAsync(m.Seq, ct).ConfigureAwait(false);
-                    _counters.MessageDelivered(m.Endpoint, m.Target == HubStore.Upstream);
-                    if (_signal.Reader.Count > 0)
-                    {
-                        // New messages arrived (maybe of higher priority): re-read the queue head.
-                        break;
-                    }
+                while (inFlight.Count > 0)
+                {
+                    var r = await CompleteAsync(inFlight.Dequeue()).ConfigureAwait(false);
+                    stop = stop == DeliveryResult.Delivered ? r : stop;
+                }
+
+                if (stop == DeliveryResult.Unavailable)
+                {
+                    await WaitAsync(ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

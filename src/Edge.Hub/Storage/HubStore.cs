@@ -107,16 +107,18 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>
-    /// The next messages for a target in delivery order (priority, then arrival). Expired ones are deleted and returned
-    /// separately so the caller can count and log them; they are never delivered.
+    /// The next messages for a target in delivery order (priority, then arrival). With <paramref name="sweepExpired"/>, expired ones are
+    /// deleted and returned separately so the caller can count and log them; they are never delivered (the caller also checks each
+    /// message's expiry before delivering it).
     /// </summary>
-    public async Task<(List<StoredMessage> Live, List<StoredMessage> Expired)> PeekAsync(string target, DateTimeOffset now, int max, CancellationToken ct)
+    public async Task<(List<StoredMessage> Live, List<StoredMessage> Expired)> PeekAsync(string target, DateTimeOffset now, int max, bool sweepExpired,
+        CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             var nowMs = now.ToUnixTimeMilliseconds();
-            var expired = Query("SELECT * FROM messages WHERE target = $t AND expires <= $n ORDER BY seq", target, nowMs, int.MaxValue);
+            var expired = !sweepExpired ? [] : Query("SELECT * FROM messages WHERE target = $t AND expires <= $n ORDER BY seq", target, nowMs, int.MaxValue);
             if (expired.Count > 0)
             {
                 using var del = _db.CreateCommand();
@@ -144,6 +146,36 @@ internal sealed class HubStore : IDisposable
             cmd.CommandText = "DELETE FROM messages WHERE seq = $q";
             cmd.Parameters.AddWithValue("$q", seq);
             cmd.ExecuteNonQuery();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Deletes delivered messages in one transaction.</summary>
+    public async Task DeleteAsync(IReadOnlyList<long> seqs, CancellationToken ct)
+    {
+        if (seqs.Count == 0)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            using var cmd = _db.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "DELETE FROM messages WHERE seq = $q";
+            var p = cmd.Parameters.Add("$q", SqliteType.Integer);
+            foreach (var seq in seqs)
+            {
+                p.Value = seq;
+                cmd.ExecuteNonQuery();
+            }
+
+            tx.Commit();
         }
         finally
         {

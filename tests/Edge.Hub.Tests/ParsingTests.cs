@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using Edge.Hub.Broker;
+using Edge.Hub.Security;
+using Edge.Hub.Storage;
+
+namespace Edge.Hub.Tests;
+
+/// <summary>Pure parsing and authorization rules, table-driven.</summary>
+public sealed class ParsingTests
+{
+    [Theory]
+    [InlineData("hub/dev1/mod1/?api-version=2020-09-30", "dev1", "mod1", "")]
+    [InlineData("gw/dev1/mod1/?api-version=2021-04-12&DeviceClientType=x%2F1", "dev1", "mod1", "")]
+    [InlineData("hub/dev1/?api-version=2020-09-30", "dev1", null, "")]
+    [InlineData("hub/dev1/mod1/api-version=2020-09-30", "dev1", "mod1", "")]
+    [InlineData("hub/dev1/mod1/?DeviceClientType=x", null, null, "missing-api-version")]
+    [InlineData("hub/dev1/mod1/?api-version=", null, null, "missing-api-version")]
+    [InlineData("hub/dev1/mod1", null, null, "missing-api-version")]
+    [InlineData("hub//mod1/?api-version=1", null, null, "bad-username")]
+    [InlineData("hub/a/b/c/?api-version=1", null, null, "bad-username")]
+    [InlineData("", null, null, "bad-username")]
+    public void TryParseUsername_Cases_IdentityOrReason(string username, string? device, string? module, string reason)
+    {
+        var ok = ConnectAuthenticator.TryParseUsername(username, out var id, out var why);
+        ok.ShouldBe(reason.Length == 0);
+        why.ShouldBe(reason);
+        if (ok)
+        {
+            id.DeviceId.ShouldBe(device);
+            id.ModuleId.ShouldBe(module);
+        }
+    }
+
+    [Theory]
+    [InlineData("devices/d/modules/m/messages/events/", "d", "m", 0)]
+    [InlineData("devices/d/modules/m/messages/events", "d", "m", 0)]
+    [InlineData("devices/d/modules/m/messages/events/%24.on=o&a=1/", "d", "m", 2)]
+    [InlineData("devices/d/modules/m/messages/events/%24.on=o&a=1", "d", "m", 2)]
+    [InlineData("devices/d/messages/events/a=1/", "d", null, 1)]
+    [InlineData("devices/d/messages/events", "d", null, 0)]
+    public void TryParseTelemetry_InboundTemplates_Parsed(string topic, string device, string? module, int props)
+    {
+        TopicParser.TryParseTelemetry(topic, out var parsed, out var badBag).ShouldBeTrue();
+        badBag.ShouldBeFalse();
+        parsed!.DeviceId.ShouldBe(device);
+        parsed.ModuleId.ShouldBe(module);
+        parsed.Properties.Count.ShouldBe(props);
+    }
+
+    [Theory]
+    [InlineData("devices/d/modules/m/messages/events/a=1/b=2/", false)]
+    [InlineData("devices/d/modules/m/inputs/x/", false)]
+    [InlineData("devices/d/messages/devicebound/", false)]
+    [InlineData("devices//messages/events/", false)]
+    [InlineData("devices/d/modules/m/messages/events/a=1=2/", true)]
+    public void TryParseTelemetry_OtherTopics_Rejected(string topic, bool badBag)
+    {
+        TopicParser.TryParseTelemetry(topic, out _, out var bad).ShouldBeFalse();
+        bad.ShouldBe(badBag);
+    }
+
+    [Theory]
+    [InlineData("devices/d/modules/m/#", true)]
+    [InlineData("devices/d/modules/m/inputs/x", true)]
+    [InlineData("$iothub/twin/res/#", true)]
+    [InlineData("$iothub/twin/PATCH/properties/desired/#", true)]
+    [InlineData("$iothub/methods/POST/#", true)]
+    [InlineData("devices/d/modules/other/#", false)]
+    [InlineData("devices/d/modules/#", false)]
+    [InlineData("devices/#", false)]
+    [InlineData("#", false)]
+    [InlineData("$iothub/#", false)]
+    [InlineData("devices/d/messages/devicebound/#", false)]
+    public void IsAllowedFilter_Module_OnlyItsOwnTopics(string filter, bool allowed) =>
+        MqttBroker.IsAllowedFilter(new ClientIdentity("d", "m"), filter).ShouldBe(allowed);
+
+    [Fact]
+    public void IsAllowedFilter_Device_C2dOnly() =>
+        MqttBroker.IsAllowedFilter(new ClientIdentity("d", null), "devices/d/messages/devicebound/#").ShouldBeTrue();
+
+    [Fact]
+    public void Merge_Patch_NullDeletesNestedMergesDollarIgnored()
+    {
+        var target = JsonNode.Parse("""{"a":1,"b":{"x":1,"y":2},"c":3}""")!.AsObject();
+        TwinDocument.Merge(target, JsonNode.Parse("""{"a":null,"b":{"y":null,"z":3},"d":[1],"$version":9}""")!.AsObject());
+        target.ToJsonString().ShouldBe("""{"b":{"x":1,"z":3},"c":3,"d":[1]}""");
+    }
+
+    [Fact]
+    public void ETag_ChangesWithDesiredVersionOnly()
+    {
+        var twin = new TwinDocument();
+        var before = twin.ETag;
+        twin.ReportedVersion++;
+        twin.ETag.ShouldBe(before);
+        twin.DesiredVersion++;
+        twin.ETag.ShouldNotBe(before);
+    }
+}
