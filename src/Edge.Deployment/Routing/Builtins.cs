@@ -132,8 +132,8 @@ internal static class Builtins
         }
 
         if (!BodyQuery.TryParsePath(path, out var segments, out var error)
-            || segments[0] is not string root
-            || !(root.Equals("properties", StringComparison.OrdinalIgnoreCase) || root.Equals("tags", StringComparison.OrdinalIgnoreCase)))
+            || segments[0] is not byte[] root
+            || !(root.AsSpan().SequenceEqual("properties"u8) || root.AsSpan().SequenceEqual("tags"u8)))
         {
             c.Error($"invalid argument to {name.Text}({path}): expected a twin path such as properties.reported.temperature{(error.Length > 0 ? ": " + error : string.Empty)}", name);
             return invalid;
@@ -141,9 +141,7 @@ internal static class Builtins
 
         return new Expr(
             QueryType.Bool,
-            m => m.BodyState.Root(m, requireJsonContentType: false) is { } e
-                ? Value.Of(BodyQuery.TryNavigate(e, segments, out _))
-                : Value.False,
+            m => Value.Of(m.BodyState.TryGetJson(m, requireJsonContentType: false, out var json) && BodyQuery.TryNavigate(json, segments, out _)),
             name.Start,
             name.End);
     }

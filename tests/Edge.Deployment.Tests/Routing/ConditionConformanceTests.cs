@@ -422,6 +422,26 @@ public sealed class ConditionConformanceTests
     }
 
     [Theory]
+    [InlineData("{\"a\":1,\"a\":2}", "$body.a = 2", "true")] // a duplicated name resolves to the last one
+    [InlineData("{\"f\\u0061ces\":3}", "$body.faces = 3", "true")] // escaped names are compared unescaped
+    [InlineData("{\"s\":\"tab\\there\"}", "$body.s = concat('tab', '\\u0009', 'here')", "true")] // escaped values too
+    [InlineData("{\"a\":{\"skip\":[1,{\"x\":[2,3]}],\"b\":{\"c\":[0,[5,6]]}}}", "$body.a.b.c[1][1] = 6", "true")]
+    [InlineData("{\"a\":[{\"b\":1},{\"b\":2}]}", "$body.a[1].b = 2", "true")]
+    [InlineData("{\"a\":[]}", "is_defined($body.a[0])", "false")]
+    [InlineData("{\"a\":1} trailing", "is_defined($body.a)", "false")] // not one JSON value: the whole body is invalid
+    [InlineData("{\"a\":1} {\"a\":2}", "is_defined($body.a)", "false")]
+    [InlineData("{\"a\":1, \"b\":", "is_defined($body.a)", "false")] // broken after the queried value
+    [InlineData("[1,2]", "is_defined($body.a)", "false")]
+    [InlineData("\"text\"", "is_defined($body.a)", "false")]
+    [InlineData("  {\"a\" : -1.5e2 }  ", "$body.a = -150", "true")]
+    [InlineData("{\"big\":123456789012345678901234567890}", "$body.big > 1e29", "true")]
+    [InlineData("{\"t\":true,\"n\":null}", "$body.t AND is_null($body.n)", "true")]
+    public void Evaluate_BodyJson_EdgeCases(string body, string condition, string expected)
+    {
+        ToText(RouteCondition.Evaluate(condition, Msg.Json(body))).ShouldBe(expected);
+    }
+
+    [Theory]
     [InlineData("{\"faces\":")]
     [InlineData("not json")]
     [InlineData("")]
