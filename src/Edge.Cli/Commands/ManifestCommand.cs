@@ -18,13 +18,13 @@ internal sealed class ManifestCommand : ICommand
         var sub = args.Length > 0 ? args[0] : "";
         return sub switch
         {
-            "build" => FleetConnection.RunAsync("manifest build", BuildUsage, () => BuildAsync(args[1..])),
-            "validate" => FleetConnection.RunAsync("manifest validate", ValidateUsage, () => ValidateAsync(args[1..])),
+            "build" => FleetConnection.RunAsync("manifest build", BuildUsage, () => BuildAsync(args[1..], ct)),
+            "validate" => FleetConnection.RunAsync("manifest validate", ValidateUsage, () => ValidateAsync(args[1..], ct)),
             _ => FleetConnection.RunAsync("manifest", Usage, () => throw new UsageException(sub.Length == 0 ? "build or validate?" : $"unknown subcommand '{sub}'")),
         };
     }
 
-    private static async Task<int> BuildAsync(string[] args)
+    private static async Task<int> BuildAsync(string[] args, CancellationToken ct)
     {
         var line = CommandLine.Parse(args, ["template", "platform", "env", "out"], []);
         if (line.Positionals.Count > 0)
@@ -49,7 +49,7 @@ internal sealed class ManifestCommand : ICommand
         string output;
         try
         {
-            output = ManifestBuilder.BuildFile(template, platform, VariableSet.FromDotEnvAndEnvironment(envPath), outDir);
+            output = await ManifestBuilder.BuildFileAsync(template, platform, VariableSet.FromDotEnvAndEnvironment(envPath), outDir, null, ct).ConfigureAwait(false);
         }
         catch (ManifestException ex)
         {
@@ -62,13 +62,13 @@ internal sealed class ManifestCommand : ICommand
             return 2;
         }
 
-        var problems = ManifestValidator.Validate(await File.ReadAllTextAsync(output).ConfigureAwait(false));
+        var problems = ManifestValidator.Validate(await File.ReadAllTextAsync(output, ct).ConfigureAwait(false));
         await PrintAsync(problems).ConfigureAwait(false);
         await Console.Out.WriteLineAsync($"wrote {output}").ConfigureAwait(false);
         return problems.Any(p => p.Severity == ManifestSeverity.Error) ? 2 : 0;
     }
 
-    private static async Task<int> ValidateAsync(string[] args)
+    private static async Task<int> ValidateAsync(string[] args, CancellationToken ct)
     {
         var line = CommandLine.Parse(args, [], ["warnings-as-errors"]);
         if (line.Positionals.Count != 1)
@@ -82,7 +82,7 @@ internal sealed class ManifestCommand : ICommand
             throw new UsageException($"manifest '{path}' not found");
         }
 
-        var problems = ManifestValidator.Validate(await File.ReadAllTextAsync(path).ConfigureAwait(false));
+        var problems = ManifestValidator.Validate(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false));
         await PrintAsync(problems).ConfigureAwait(false);
         var errors = problems.Count(p => p.Severity == ManifestSeverity.Error);
         var warnings = problems.Count - errors;

@@ -56,7 +56,6 @@ public sealed class IoTHubServiceClient : IDisposable
     private readonly IoTHubConnectionString _connection;
     private readonly IoTHubServiceClientOptions _options;
     private readonly HttpClient _http;
-    private readonly bool _ownsHttp;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Uri _base;
@@ -73,7 +72,6 @@ public sealed class IoTHubServiceClient : IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger<IoTHubServiceClient>.Instance;
         _base = _options.Endpoint ?? new Uri("https://" + connection.HostName);
-        _ownsHttp = true;
 #pragma warning disable CA2000 // the HttpClient owns the handler and this client owns the HttpClient
         _http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
 #pragma warning restore CA2000
@@ -192,13 +190,7 @@ public sealed class IoTHubServiceClient : IDisposable
         return response;
     }
 
-    public void Dispose()
-    {
-        if (_ownsHttp)
-        {
-            _http.Dispose();
-        }
-    }
+    public void Dispose() => _http.Dispose();
 
     internal static string Escape(string id) => WebUtility.UrlEncode(id);
 

@@ -44,14 +44,16 @@ public static class ManifestBuilder
     /// Builds <c>&lt;outDir&gt;/deployment[.debug].&lt;platform&gt;.json</c> from a template file (its folder is the solution
     /// folder for module.json lookup) and returns the written path.
     /// </summary>
-    public static string BuildFile(string templatePath, string platform, VariableSet variables, string outDirectory, ModuleCatalog? modules = null)
+    public static async Task<string> BuildFileAsync(
+        string templatePath, string platform, VariableSet variables, string outDirectory, ModuleCatalog? modules, CancellationToken ct)
     {
         var fullTemplate = Path.GetFullPath(templatePath);
         var solution = Path.GetDirectoryName(fullTemplate)!;
-        var manifest = Build(File.ReadAllText(fullTemplate), new ManifestBuildOptions(platform, variables, modules ?? ModuleCatalog.FromSolution(solution)));
+        var text = await File.ReadAllTextAsync(fullTemplate, ct).ConfigureAwait(false);
+        var manifest = Build(text, new ManifestBuildOptions(platform, variables, modules ?? ModuleCatalog.FromSolution(solution)));
         Directory.CreateDirectory(outDirectory);
         var output = Path.Combine(outDirectory, OutputFileName(fullTemplate, platform));
-        File.WriteAllText(output, ManifestJson.Serialize(manifest), new UTF8Encoding(false));
+        await File.WriteAllTextAsync(output, ManifestJson.Serialize(manifest), new UTF8Encoding(false), ct).ConfigureAwait(false);
         return output;
     }
 

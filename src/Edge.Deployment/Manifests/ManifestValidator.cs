@@ -329,6 +329,23 @@ public static partial class ManifestValidator
 
     private static void ValidateHub(JsonObject d, string path, HashSet<string>? moduleIds, List<ManifestProblem> p)
     {
+        var before = p.Count(x => x.Severity == ManifestSeverity.Error);
+        ValidateHubSection(d, path, moduleIds, p);
+
+        // Whatever the checks above accept, the simulator's edgeHub config parser must accept too.
+        if (p.Count(x => x.Severity == ManifestSeverity.Error) == before && !EdgeHubConfig.TryParse(d, out _, out var errors))
+        {
+            foreach (var e in errors)
+            {
+                var colon = e.IndexOf(": ", StringComparison.Ordinal);
+                var at = colon > 1 && e.StartsWith('$') ? path + e[1..colon] : path;
+                p.Add(ManifestProblem.Error(at, colon > 1 ? e[(colon + 2)..] : e));
+            }
+        }
+    }
+
+    private static void ValidateHubSection(JsonObject d, string path, HashSet<string>? moduleIds, List<ManifestProblem> p)
+    {
         var schema = CheckSchemaVersion(d, path, maxMinor: 3, "$edgeHub", p);
         var routesPath = JsonPath.Child(path, "routes");
         if (d["routes"] is not JsonObject routes)

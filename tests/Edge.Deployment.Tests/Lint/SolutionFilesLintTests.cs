@@ -64,11 +64,14 @@ public sealed class SolutionFilesLintTests
     {
         var node = JsonNode.Parse(File.ReadAllText(Path.Combine(Root, ".devcontainer", "devcontainer.json")),
             documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })!;
-        node["image"]!.GetValue<string>().ShouldContain("dotnet:10.0");
+        node["image"]!.GetValue<string>().ShouldEndWith(":bookworm");
+        node["features"]!["ghcr.io/devcontainers/features/dotnet:2"]!["version"]!.GetValue<string>().ShouldBe("10.0");
         var setup = node["postCreateCommand"]!.GetValue<string>();
-        foreach (var p in new[] { "libgtk-3-0t64", "libdrm2", "libatomic1" })
+        var edgeScript = File.ReadAllText(Path.Combine(Root, "edge"));
+        foreach (var p in new[] { "libgtk-3-0", "libdrm2", "libatomic1", "npm", "mosquitto", "chromium" })
         {
-            setup.ShouldContain(p);
+            setup.ShouldContain(" " + p);
+            edgeScript.ShouldContain(p, customMessage: $"the devcontainer installs {p} because ./edge needs it");
         }
 
         setup.ShouldContain("eng/assets.sh");

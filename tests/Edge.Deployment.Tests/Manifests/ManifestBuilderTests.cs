@@ -137,7 +137,7 @@ public sealed class ManifestBuilderTests
     }
 
     [Fact]
-    public void BuildFile_WritesConfigFolder()
+    public async Task BuildFileAsync_WritesConfigFolder()
     {
         var dir = Directory.CreateTempSubdirectory();
         try
@@ -149,7 +149,7 @@ public sealed class ManifestBuilderTests
                 """);
             var template = Path.Combine(dir.FullName, "deployment.template.json");
             File.WriteAllText(template, """{"$schema-template":"4.0.0","image":"${MODULES.CameraCapture}"}""");
-            var output = ManifestBuilder.BuildFile(template, "amd64", VariableSet.Empty, Path.Combine(dir.FullName, "config"));
+            var output = await ManifestBuilder.BuildFileAsync(template, "amd64", VariableSet.Empty, Path.Combine(dir.FullName, "config"), null, TestContext.Current.CancellationToken);
             output.ShouldBe(Path.Combine(dir.FullName, "config", "deployment.amd64.json"));
             File.ReadAllText(output).ShouldBe("{\n  \"image\": \"reg/cam:1-amd64\"\n}\n");
         }

@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using Edge.Deployment.Manifests;
+using Edge.Deployment.Tests.Manifests;
+
+namespace Edge.Deployment.Tests.Cli;
+
+/// <summary><c>edge manifest build|validate</c> as a user runs them (a child process): files written, problems printed, exit codes.</summary>
+public sealed class ManifestCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("edge-manifest-");
+
+    public void Dispose() => _dir.Delete(true);
+
+    [Fact]
+    public async Task ManifestBuildAndValidate_SolutionLayout_WritesConfigAndValidates()
+    {
+        var module = Path.Combine(_dir.FullName, "modules", "CameraCapture");
+        Directory.CreateDirectory(module);
+        File.Copy(Path.Combine(Solution.Root, "modules", "CameraCapture", "module.json"), Path.Combine(module, "module.json"));
+        var inference = Path.Combine(_dir.FullName, "modules", "Inference");
+        Directory.CreateDirectory(inference);
+        File.Copy(Path.Combine(Solution.Root, "modules", "Inference", "module.json"), Path.Combine(inference, "module.json"));
+        File.Copy(Path.Combine(Solution.Root, "deployment.template.json"), Path.Combine(_dir.FullName, "deployment.template.json"));
+        File.WriteAllText(Path.Combine(_dir.FullName, ".env"), "CONTAINER_REGISTRY_ADDRESS=contoso.azurecr.io\nCONTAINER_REGISTRY_USERNAME=contoso\nCONTAINER_REGISTRY_PASSWORD=pw\n");
+
+        var build = await EdgeCli.RunAsync(new Dictionary<string, string?> { ["CONTAINER_REGISTRY_ADDRESS"] = null }, _dir.FullName, "manifest", "build", "--platform", "arm64v8");
+
+        build.ExitCode.ShouldBe(0, EdgeCli.Describe(build));
+        var output = Path.Combine(_dir.FullName, "config", "deployment.arm64v8.json");
+        File.ReadAllText(output).ShouldContain("contoso.azurecr.io/inference:1.0.0-arm64v8");
+        var validate = await EdgeCli.RunAsync(new Dictionary<string, string?>(), _dir.FullName, "manifest", "validate", output);
+        validate.ExitCode.ShouldBe(0, EdgeCli.Describe(validate));
+        validate.Stdout.ShouldContain("0 error(s), 0 warning(s)");
+    }
+
+    [Fact]
+    public async Task ManifestBuild_UnknownVariable_ListsItExit2()
+    {
+        File.WriteAllText(Path.Combine(_dir.FullName, "deployment.template.json"), """{"modulesContent":{"a":"${NOT_SET_ANYWHERE}"}}""");
+        var r = await EdgeCli.RunAsync(new Dictionary<string, string?>(), _dir.FullName, "manifest", "build");
+        r.ExitCode.ShouldBe(2, EdgeCli.Describe(r));
+        r.Stderr.ShouldContain("variable 'NOT_SET_ANYWHERE' is not set");
+    }
+
+    [Fact]
+    public async Task ManifestValidate_Invalid_ProblemsWithPathsExit2()
+    {
+        var m = Solution.Minimal();
+        Solution.Hub(m)["routes"]!["bad"] = "FROM /messages/* INTO nowhere";
+        var r = await EdgeCli.RunAsync(new Dictionary<string, string?>(), null, "manifest", "validate", WriteManifest(m));
+        r.ExitCode.ShouldBe(2, EdgeCli.Describe(r));
+        r.Stderr.ShouldContain("error: $.modulesContent.$edgeHub['properties.desired'].routes.bad: route does not compile");
+    }
+
+    [Fact]
+    public async Task ManifestValidate_WarningsAsErrors_Exit2()
+    {
+        var m = Solution.Minimal();
+        Solution.Module(m, "CameraCapture")["settings"]!["image"] = "contoso.azurecr.io/camera";
+        var file = WriteManifest(m);
+        (await EdgeCli.RunAsync(new Dictionary<string, string?>(), null, "manifest", "validate", file)).ExitCode.ShouldBe(0);
+        (await EdgeCli.RunAsync(new Dictionary<string, string?>(), null, "manifest", "validate", file, "--warnings-as-errors")).ExitCode.ShouldBe(2);
+    }
+
+    private string WriteManifest(JsonObject manifest)
+    {
+        var path = Path.Combine(_dir.FullName, Guid.NewGuid().ToString("N") + ".json");
+        File.WriteAllText(path, ManifestJson.Serialize(manifest));
+        return path;
+    }
+}
