@@ -33,6 +33,7 @@ internal sealed class CaptureService : BackgroundService
     private CaptureSettings _settings = new();
     private FrameStore _frameStore;
     private string? _settingsError;
+    private bool _applied;
 
     public CaptureService(
         IModuleClient client,
@@ -124,11 +125,20 @@ internal sealed class CaptureService : BackgroundService
     }
 
     /// <summary>Applies settings: removed cameras stop, new ones start, changed ones update live or reopen their source.</summary>
-    public async Task ApplyAsync(CaptureSettings next, CancellationToken ct)
+    public Task ApplyAsync(CaptureSettings next, CancellationToken ct) => ApplyAsync(next, onlyIfFirst: false, ct);
+
+    private async Task ApplyAsync(CaptureSettings next, bool onlyIfFirst, CancellationToken ct)
     {
         await _applyGate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            if (onlyIfFirst && _applied)
+            {
+                // The twin (or its cached copy) was applied first: it wins over the environment defaults.
+                return;
+            }
+
+            _applied = true;
             var previous = Settings;
             Volatile.Write(ref _settings, next);
             if (FrameStoreRoot(next) != _frameStore.Root)
@@ -258,17 +268,14 @@ internal sealed class CaptureService : BackgroundService
         }
 
         // Start from the configuration defaults unless the twin handler has already applied settings.
-        if (Cameras.Count == 0 && Settings.Cameras.Count == 0)
+        if (TryBind(null, out var defaults, out var errors))
         {
-            if (TryBind(null, out var defaults, out var errors))
-            {
-                await ApplyAsync(defaults, stoppingToken).ConfigureAwait(false);
-            }
-            else
-            {
-                _settingsError = string.Join("; ", errors);
-                Log.SettingsRejected(_logger, _settingsError);
-            }
+            await ApplyAsync(defaults, onlyIfFirst: true, stoppingToken).ConfigureAwait(false);
+        }
+        else
+        {
+            _settingsError = string.Join("; ", errors);
+            Log.SettingsRejected(_logger, _settingsError);
         }
 
         await HousekeepingAsync(stoppingToken).ConfigureAwait(false);

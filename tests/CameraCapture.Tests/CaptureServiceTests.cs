@@ -238,6 +238,30 @@ public sealed class CaptureServiceTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Start_TwinAppliedBeforeStart_WinsOverEnvironmentDefaults()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["CAMERA_SOURCE"] = "synthetic:160x120@5" }).Build();
+        var defaults = new CaptureDefaults(CaptureConfiguration.FromConfiguration(config, out var errors), errors);
+        await using var h = new Harness();
+        var service = NewService(h.Factory, h, defaults);
+
+        // The runtime may apply the cached twin before the hosted services run: an explicit empty list means no cameras.
+        (await h.Client.SetDesiredAsync("""{"cameras":[]}""", 7, ct)).Accepted.ShouldBeTrue();
+        await service.StartAsync(ct);
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, ct);
+            service.Cameras.ShouldBeEmpty();
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+            service.Dispose();
+        }
+    }
+
     private static bool RemovedFromStatus(JsonObject patch, string id) =>
         patch["cameraStatus"] is JsonObject status && status.ContainsKey(id) && status[id] is null;
 

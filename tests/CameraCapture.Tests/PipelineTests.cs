@@ -303,4 +303,47 @@ public sealed class PipelineTests
         using var decoded = Cv2.ImDecode(jpeg.Bytes, ImreadModes.Color);
         decoded.Empty().ShouldBeFalse();
     }
+
+    [Fact]
+    public async Task LiveSource_FasterThanTarget_PacerTakesOnlyTheNewestFrame()
+    {
+        var factory = new LiveSourceFactory();
+        await using var h = new Harness(factory);
+        var cam = await h.StartAsync(new CameraSettings { Id = "usb", Source = "/dev/video0", Fps = 5 });
+        var camera = factory.Opened.Single();
+
+        // The camera delivers 4 frames between two ticks: only the 4th is sent, 3 are counted as skipped.
+        camera.Deliver(4);
+        await Harness.Eventually(() => camera.Delivered == 4, "4 frames read");
+        await Harness.Eventually(() => cam.Counters.Skipped == 3, "3 superseded");
+        await h.TickAsync(cam, 1);
+        var m = await h.Client.NextAsync(CaptureService.FramesOutput);
+        using (var decoded = Cv2.ImDecode(m.Body.ToArray(), ImreadModes.Color))
+        {
+            TestMedia.IndexOf(decoded).ShouldBe(4);
+        }
+
+        // No new frame: the next tick sends nothing rather than repeating the old one.
+        await h.TickAsync(cam, 1);
+        cam.Counters.Sent.ShouldBe(1);
+
+        // Unplugged: the reader stops, the source is reopened (first retry after about 1 s) and frames flow again.
+        camera.Unplug();
+        await Harness.Eventually(() => cam.Health.LastError is not null, "loss noticed");
+        await Harness.Eventually(() =>
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(200));
+            return factory.Opened.Count == 2;
+        }, "reopened");
+        factory.Opened[1].Deliver();
+        await Harness.Eventually(() => factory.Opened[1].Delivered == 1, "frame from the new source");
+        await h.TickAsync(cam, 1);
+        await Harness.Eventually(() => cam.Counters.Sent == 2, "sent after reconnect");
+        h.Errors().ShouldBeEmpty();
+
+        // Stopping waits for the reader, which is blocked in the "driver" until the camera is unplugged.
+        var stop = cam.DisposeAsync().AsTask();
+        factory.Opened.ForEach(s => s.Unplug());
+        await stop.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
 }

@@ -71,9 +71,14 @@ public sealed class StorageTests : IDisposable
             paths.Add(stored.Path);
         }
 
+        var foreign = Path.Combine(_dir, "cam1", "holiday.jpg");
+        await File.WriteAllBytesAsync(foreign, new byte[5000], TestContext.Current.CancellationToken);
+        File.SetLastWriteTimeUtc(foreign, now.UtcDateTime.AddDays(-1));
+
         // Ages 100, 90, 80, 70, 60, 50 s. Max age 75 s removes the first three; a 2,000 byte quota then removes one more.
         store.Cleanup(TimeSpan.FromSeconds(75), 2000).ShouldBe(4);
         paths.Select(File.Exists).ShouldBe([false, false, false, false, true, true]);
+        File.Exists(foreign).ShouldBeTrue("files the store did not write are never deleted");
     }
 
     public void Dispose()

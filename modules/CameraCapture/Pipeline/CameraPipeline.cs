@@ -54,7 +54,7 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
     // The latest frame of the source, shared by the live reader, the pacing loop and snapshots.
     private readonly Lock _latestGate = new();
-    private readonly Mat _latest = new();
+    private Mat _latest = new();
     private long _latestVersion;
     private long _consumedVersion;
     private DateTimeOffset _latestAt;
@@ -74,6 +74,7 @@ internal sealed class CameraPipeline : IAsyncDisposable
     private DateTimeOffset? _lastQueuedAt;
     private bool _sendFailing;
     private long _queued;
+    private int _disposed;
     private long _handled;
 
     public CameraPipeline(CameraSettings settings, PipelineContext context)
@@ -181,6 +182,12 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // A live reader blocked in the driver returns at the latest after the source's read timeout.
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -318,26 +325,34 @@ internal sealed class CameraPipeline : IAsyncDisposable
     /// <summary>The live reader: decodes every frame as it arrives and keeps only the latest. Returns why it stopped.</summary>
     private string ReadLive(IFrameSource source, CancellationToken ct)
     {
-        using var frame = new Mat();
-        while (!ct.IsCancellationRequested)
+        var frame = new Mat();
+        try
         {
-            if (source.Read(TimeSpan.Zero, frame) != ReadStatus.Frame)
+            while (!ct.IsCancellationRequested)
             {
-                return source.LastError ?? "the source stopped delivering frames";
-            }
-
-            lock (_latestGate)
-            {
-                if (_latestVersion != _consumedVersion)
+                if (source.Read(TimeSpan.Zero, frame) != ReadStatus.Frame)
                 {
-                    // The previous frame was never taken by the pacing loop: the camera is faster than the target rate.
-                    Counters.AddSkipped(1);
+                    return source.LastError ?? "the source stopped delivering frames";
                 }
 
-                frame.CopyTo(_latest);
-                _latestVersion++;
-                _latestAt = _time.GetUtcNow();
+                lock (_latestGate)
+                {
+                    if (_latestVersion != _consumedVersion)
+                    {
+                        // The previous frame was never taken by the pacing loop: the camera is faster than the target rate.
+                        Counters.AddSkipped(1);
+                    }
+
+                    // Swap rather than copy: the decoder writes the next frame into the buffer the pacer no longer needs.
+                    (_latest, frame) = (frame, _latest);
+                    _latestVersion++;
+                    _latestAt = _time.GetUtcNow();
+                }
             }
+        }
+        finally
+        {
+            frame.Dispose();
         }
 
         return "stopped";

@@ -47,8 +47,9 @@ internal sealed class FrameStore
         var files = new List<FileInfo>();
         foreach (var dir in new DirectoryInfo(Root).EnumerateDirectories())
         {
-            files.AddRange(dir.EnumerateFiles("*.jpg"));
-            files.AddRange(dir.EnumerateFiles("*.jpg.part").Where(f => now - f.LastWriteTimeUtc > TimeSpan.FromMinutes(1)));
+            // Only files this store wrote ({seq:D12}.jpg): a frame store pointed at a folder with other content never loses it.
+            files.AddRange(dir.EnumerateFiles("????????????.jpg").Where(f => IsOurs(f.Name, ".jpg")));
+            files.AddRange(dir.EnumerateFiles("????????????.jpg.part").Where(f => IsOurs(f.Name, ".jpg.part") && now - f.LastWriteTimeUtc > TimeSpan.FromMinutes(1)));
         }
 
         files.Sort((a, b) => a.LastWriteTimeUtc.CompareTo(b.LastWriteTimeUtc));
@@ -78,4 +79,7 @@ internal sealed class FrameStore
 
         return deleted;
     }
+
+    private static bool IsOurs(string name, string suffix) =>
+        name.Length == 12 + suffix.Length && name.EndsWith(suffix, StringComparison.Ordinal) && name.AsSpan(0, 12).IndexOfAnyExceptInRange('0', '9') < 0;
 }

@@ -80,3 +80,64 @@ internal sealed class ScriptedSource : IFrameSource
 
     public void Dispose() => Disposed = true;
 }
+
+/// <summary>A live fake camera: each <see cref="Deliver"/> lets one frame (with a distinct grey level) through; <see cref="Unplug"/> fails the read.</summary>
+internal sealed class LiveScriptedSource : IFrameSource
+{
+    private readonly SemaphoreSlim _frames = new(0);
+    private volatile bool _unplugged;
+    private int _level;
+
+    public bool IsLive => true;
+
+    public long SkippedFrames => 0;
+
+    public string? LastError { get; private set; }
+
+    /// <summary>Frames handed to the reader so far.</summary>
+    public int Delivered => Volatile.Read(ref _level);
+
+    public void Deliver(int count = 1) => _frames.Release(count);
+
+    public void Unplug()
+    {
+        _unplugged = true;
+        _frames.Release();
+    }
+
+    public ReadStatus Read(TimeSpan mediaTime, Mat destination)
+    {
+        if (!_frames.Wait(TimeSpan.FromSeconds(30)) || _unplugged)
+        {
+            LastError = "device unplugged (scripted)";
+            return ReadStatus.Failed;
+        }
+
+        var level = Interlocked.Increment(ref _level);
+        destination.Create(48, 64, MatType.CV_8UC3);
+        destination.SetTo(Scalar.All(TestMedia.LevelOf(level)));
+        return ReadStatus.Frame;
+    }
+
+    public void Dispose()
+    {
+        // The semaphore is left to the GC: a test may still unplug a camera the pipeline already closed.
+    }
+}
+
+/// <summary>Opens <see cref="LiveScriptedSource"/>s.</summary>
+internal sealed class LiveSourceFactory : IFrameSourceFactory
+{
+    public List<LiveScriptedSource> Opened { get; } = [];
+
+    public IFrameSource Open(SourceSpec spec, CameraSettings camera, TimeProvider timeProvider)
+    {
+        var source = new LiveScriptedSource();
+        lock (Opened)
+        {
+            Opened.Add(source);
+        }
+
+        return source;
+    }
+}

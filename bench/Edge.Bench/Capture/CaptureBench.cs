@@ -1,0 +1,264 @@
+using System.Diagnostics;
+using System.Globalization;
+using CameraCapture;
+using Edge.Runtime;
+using Edge.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenCvSharp;
+
+namespace Edge.Bench.Capture;
+
+/// <summary>
+/// <c>capture</c>: (1) capture-and-encode throughput and CPU per frame of the module's camera pipeline for 640x480 against a
+/// raw OpenCvSharp read+encode loop, in the same process and run; (2) resident memory of the real CameraCapture process with
+/// four cameras, connected to a TLS test edgeHub. Options: <c>--seconds N</c> (per throughput phase, default 8),
+/// <c>--rss-seconds N</c> (default 30), <c>--skip-rss</c>.
+/// </summary>
+internal sealed class CaptureBench : IBenchSuite
+{
+    private const int Width = 640;
+    private const int Height = 480;
+    private const int Quality = 85;
+
+    public string Name => "capture";
+
+    public string Description => "capture+encode fps and CPU/frame vs raw OpenCvSharp loop (640x480); module RSS with 4 cameras";
+
+    public async Task<int> RunAsync(string[] args)
+    {
+        var seconds = Option(args, "--seconds", 8);
+        var rssSeconds = Option(args, "--rss-seconds", 30);
+        using var dir = new TempDirectory("capture-bench");
+        var video = MakeVideo(Path.Combine(dir.Path, "bench640.avi"));
+
+        // Warm both paths once, then measure raw, pipeline, raw again (to see drift) and use the mean of the raw runs.
+        RawLoop(video, TimeSpan.FromSeconds(1));
+        await PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir.Path, TimeSpan.FromSeconds(1));
+        await PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir.Path, TimeSpan.FromSeconds(2));
+        var raw1 = RawLoop(video, TimeSpan.FromSeconds(seconds));
+        var pipe = await PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir.Path, TimeSpan.FromSeconds(seconds));
+        var paced = await PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir.Path, TimeSpan.FromSeconds(seconds));
+        var raw2 = RawLoop(video, TimeSpan.FromSeconds(seconds));
+        var rawFps = (raw1.Fps + raw2.Fps) / 2;
+        var rawCpu = (raw1.CpuMsPerFrame + raw2.CpuMsPerFrame) / 2;
+
+        Console.WriteLine();
+        Console.WriteLine($"## Capture throughput, {Width}x{Height} MJPG file -> JPEG q{Quality}, {seconds} s per phase");
+        Console.WriteLine();
+        Console.WriteLine("| path | frames/s | CPU ms/frame | ratio vs raw (fps) | ratio vs raw (CPU/frame) | target |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine($"| raw OpenCvSharp Read+ImEncode loop (run 1 / run 2) | {raw1.Fps:F0} / {raw2.Fps:F0} | {raw1.CpuMsPerFrame:F2} / {raw2.CpuMsPerFrame:F2} | 1.00 | 1.00 | |");
+        Console.WriteLine($"| CameraCapture pipeline (live reader + pacer + health + encoder + send loop) | {pipe.Fps:F0} | {pipe.CpuMsPerFrame:F2} | **{pipe.Fps / rawFps:F2}x** | {rawCpu / pipe.CpuMsPerFrame:F2}x | fps >= 0.9x |");
+        Console.WriteLine($"| CameraCapture pipeline paced at the file's native 30 fps (file source, PeriodicTimer) | {paced.Fps:F1} | {paced.CpuMsPerFrame:F2} | {paced.Fps / 30:F2}x of 30 fps target | {rawCpu / paced.CpuMsPerFrame:F2}x | CPU/frame >= 0.9x |");
+        Console.WriteLine();
+        Console.WriteLine($"pipeline: {pipe.Frames} frames sent, {pipe.Skipped} decoded frames superseded before encoding (latest-frame semantics), {pipe.Stale} stale drops");
+
+        if (!args.Contains("--skip-rss"))
+        {
+            var baseline = await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 0);
+            var four = await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 4);
+            Console.WriteLine();
+            Console.WriteLine($"## CameraCapture process memory ({rssSeconds} s each, mean VmRSS after 10 s; real MQTT/TLS to a test edgeHub + SQLite outbox)");
+            Console.WriteLine();
+            Console.WriteLine("| process | RSS | anon | file-backed | frames delivered | limit | ratio vs limit |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
+            Console.WriteLine($"| module, 0 cameras (runtime baseline) | {baseline.RssMb:F1} MB | {baseline.AnonMb:F1} MB | {baseline.FileMb:F1} MB | - | | |");
+            Console.WriteLine($"| module, 4 cameras at 5 fps (640x480 synthetic, 1280x720 synthetic, Megamind.avi, JPEG folder) | {four.RssMb:F1} MB | {four.AnonMb:F1} MB | {four.FileMb:F1} MB | {four.Frames} | 80 MB | **{four.RssMb / 80:F2}** |");
+        }
+
+        return 0;
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>A 640x480, 30 fps MJPG file of the synthetic pattern (10 s), so decode cost is realistic.</summary>
+    private static string MakeVideo(string path)
+    {
+        SourceSpec.TryParse($"synthetic:{Width}x{Height}@30", out var spec, out _);
+        using var synthetic = new SyntheticSource(spec!, "bench", TimeProvider.System);
+        using var writer = new VideoWriter(path, FourCC.MJPG, 30, new Size(Width, Height));
+        using var frame = new Mat();
+        for (var i = 0; i < 300; i++)
+        {
+            synthetic.Render(i, frame);
+            writer.Write(frame);
+        }
+
+        return path;
+    }
+
+    private sealed record Result(long Frames, double Fps, double CpuMsPerFrame, long Skipped = 0, long Stale = 0);
+
+    /// <summary>The baseline: what a hand-written OpenCvSharp loop does per frame (read, encode), looping the file.</summary>
+    private static Result RawLoop(string video, TimeSpan duration)
+    {
+        using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
+        using var frame = new Mat();
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        long frames = 0;
+        while (sw.Elapsed < duration)
+        {
+            if (!capture.Read(frame) || frame.Empty())
+            {
+                capture.Set(VideoCaptureProperties.PosFrames, 0);
+                continue;
+            }
+
+            Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
+            GC.KeepAlive(jpeg);
+            frames++;
+        }
+
+        sw.Stop();
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+        return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
+    }
+
+    /// <summary>
+    /// The module's pipeline, unthrottled: the file is a live camera (decoded as fast as possible on the reader thread, looping)
+    /// and the pacer runs at 1,000 Hz, so every tick takes the newest frame; the sink accepts every message.
+    /// </summary>
+    private static async Task<Result> PipelineLoopAsync(IFrameSourceFactory factory, string source, double fps, string stateRoot, TimeSpan duration)
+    {
+        var state = Path.Combine(stateRoot, "state-" + Guid.NewGuid().ToString("N")[..8]);
+        using var metrics = new CaptureMetrics();
+        var context = new PipelineContext(
+            TimeProvider.System,
+            factory,
+            NullLogger.Instance,
+            metrics,
+            state,
+            new FrameStore(Path.Combine(state, "frames"), TimeProvider.System),
+            (m, ct) => ValueTask.FromResult(new SendResult(SendStatus.Accepted, 0)),
+            (e, ct) => Task.CompletedTask);
+        var settings = new CameraSettings { Id = "bench", Source = source, Fps = fps, JpegQuality = Quality, Loop = true };
+        var pipeline = new CameraPipeline(settings, context);
+        var process = Process.GetCurrentProcess();
+        pipeline.Start();
+        await pipeline.FirstOpened;
+        var cpu0 = process.TotalProcessorTime;
+        var sent0 = pipeline.Counters.Sent;
+        var skipped0 = pipeline.Counters.Skipped;
+        var stale0 = pipeline.Counters.DroppedStale;
+        var sw = Stopwatch.StartNew();
+        await Task.Delay(duration, TimeProvider.System);
+        var frames = pipeline.Counters.Sent - sent0;
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+        var elapsed = sw.Elapsed.TotalSeconds;
+        var skipped = pipeline.Counters.Skipped - skipped0;
+        var stale = pipeline.Counters.DroppedStale - stale0;
+        await pipeline.DisposeAsync();
+        return new Result(frames, frames / elapsed, cpu / frames, skipped, stale);
+    }
+
+    /// <summary>Starts the real module process with four cameras against a TLS test edgeHub and samples its RSS.</summary>
+    private sealed record Memory(double RssMb, double AnonMb, double FileMb, int Frames);
+
+    private static async Task<Memory> RssAsync(string root, TimeSpan duration, int cameras)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "CameraCapture.dll");
+        root = Path.Combine(root, $"rss{cameras}");
+        Directory.CreateDirectory(root);
+
+        await using var broker = await TestBroker.StartAsync(root, moduleId: "capture");
+        var images = Path.Combine(root, "images");
+        Directory.CreateDirectory(images);
+        using (var img = Cv2.ImRead(Assets.Messi))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                Cv2.ImWrite(Path.Combine(images, $"{i:D3}.jpg"), img);
+            }
+        }
+
+        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (k, v) in broker.ModuleEnvironment(Path.Combine(root, "module-state")))
+        {
+            start.Environment[k] = v;
+        }
+
+        string[] sources = ["synthetic:640x480@30", "synthetic:1280x720@15", "file://" + Assets.Megamind, "folder:" + images];
+        for (var i = 0; i < cameras; i++)
+        {
+            start.Environment[$"Capture__Cameras__{i}__Id"] = $"cam{i}";
+            start.Environment[$"Capture__Cameras__{i}__Source"] = sources[i];
+            start.Environment[$"Capture__Cameras__{i}__Fps"] = "5";
+        }
+
+        start.Environment["RuntimeLogLevel"] = "Warning";
+        using var child = Process.Start(start)!;
+        _ = child.StandardOutput.ReadToEndAsync();
+        _ = child.StandardError.ReadToEndAsync();
+        var sw = Stopwatch.StartNew();
+        var samples = new List<(long Rss, long Anon, long File)>();
+        while (sw.Elapsed < duration && !child.HasExited)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System);
+            if (sw.Elapsed > TimeSpan.FromSeconds(10) && !child.HasExited)
+            {
+                samples.Add((ReadStatusKb(child.Id, "VmRSS:"), ReadStatusKb(child.Id, "RssAnon:"), ReadStatusKb(child.Id, "RssFile:")));
+            }
+        }
+
+        var frames = broker.Events.Count(e => e.Topic.Contains("%24.on=frames", StringComparison.Ordinal));
+        if (child.HasExited || samples.Count == 0)
+        {
+            throw new InvalidOperationException($"the module exited early (code {(child.HasExited ? child.ExitCode : 0)})");
+        }
+
+        child.Kill(entireProcessTree: true);
+        await child.WaitForExitAsync();
+        return new Memory(samples.Average(s => s.Rss) / 1024.0, samples.Average(s => s.Anon) / 1024.0, samples.Average(s => s.File) / 1024.0, frames);
+    }
+
+    private static long ReadStatusKb(int pid, string key)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(key, StringComparison.Ordinal))
+            {
+                return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>A video file presented as a live camera that delivers frames as fast as it decodes them (looping).</summary>
+    private sealed class FileAsCameraFactory(string path) : IFrameSourceFactory
+    {
+        public IFrameSource Open(SourceSpec spec, CameraSettings camera, TimeProvider timeProvider) => new FileAsCamera(path);
+    }
+
+    private sealed class FileAsCamera(string path) : IFrameSource
+    {
+        private readonly VideoCapture _capture = new(path, VideoCaptureAPIs.FFMPEG);
+
+        public bool IsLive => true;
+
+        public long SkippedFrames => 0;
+
+        public string? LastError => null;
+
+        public ReadStatus Read(TimeSpan mediaTime, Mat destination)
+        {
+            if (_capture.Read(destination) && !destination.Empty())
+            {
+                return ReadStatus.Frame;
+            }
+
+            _capture.Set(VideoCaptureProperties.PosFrames, 0);
+            return _capture.Read(destination) ? ReadStatus.Frame : ReadStatus.Failed;
+        }
+
+        public void Dispose() => _capture.Dispose();
+    }
+}
