@@ -55,6 +55,12 @@ public sealed class InferenceOptions
     /// </summary>
     public bool ReducedDecode { get; set; } = true;
 
+    /// <summary>
+    /// When set, frames by reference (<c>frameRef</c>) must lie under this folder (the volume shared with the capture module);
+    /// others are counted invalid and skipped. Default: empty (any absolute path).
+    /// </summary>
+    public string FrameRefRoot { get; set; } = "";
+
     /// <summary>Largest detections message (bytes); lower-scored detections are cut to fit edgeHub's 256 KB limit. Default 250000.</summary>
     [Range(1024, 262144)]
     public int MaxMessageBytes { get; set; } = 250_000;

@@ -39,6 +39,7 @@ internal sealed class InferenceService : BackgroundService
     private readonly ConcurrentDictionary<string, long> _lastSeq = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Detections, long Annotated)> _lastSent = new(StringComparer.Ordinal);
     private readonly List<Detection> _raw = [];
+    private readonly CancellationTokenSource _stopping = new();
     private volatile ThresholdSettings _thresholds;
     private volatile bool _modelRequested;
     private long _received;
@@ -47,6 +48,7 @@ internal sealed class InferenceService : BackgroundService
     private long _duplicates;
     private long _failed;
     private long _sent;
+    private long _noModel;
 
     public InferenceService(IModuleClient client, ModelManager models, InferenceOptions options, ModelSettings defaultModel,
         ThresholdSettings defaultThresholds, TimeProvider time, ILogger<InferenceService> log, InferenceMetrics metrics)
@@ -217,7 +219,7 @@ internal sealed class InferenceService : BackgroundService
         _thresholds = thresholds;
         Log.ThresholdsApplied(_log, DesiredSettings.ToJson(thresholds)!.ToJsonString());
         _modelRequested = true;
-        ModelTask = _models.ApplyAsync(model, force: false, CancellationToken.None);
+        ModelTask = _models.ApplyAsync(model, force: false, _stopping.Token);
         await Task.Yield();
         return DesiredPropertiesResult.Applied(StatusJson());
     }
@@ -301,7 +303,14 @@ internal sealed class InferenceService : BackgroundService
         var model = _models.Acquire();
         if (model is null)
         {
-            Skip(frame.CameraId, frame.Seq, null, "no_model", "no model is loaded: " + (_models.Status.Error ?? _models.Status.Status));
+            // Counted every time, logged for the first frame and then every 100th, so a missing model cannot flood the log.
+            Interlocked.Increment(ref _invalid);
+            _metrics.Frames.Add(1, new KeyValuePair<string, object?>("outcome", "no_model"));
+            if (Interlocked.Increment(ref _noModel) % 100 == 1)
+            {
+                Log.FrameSkipped(_log, frame.CameraId, frame.Seq, null, "no model is loaded: " + (_models.Status.Error ?? _models.Status.Status));
+            }
+
             return;
         }
 
@@ -312,7 +321,7 @@ internal sealed class InferenceService : BackgroundService
             var jpeg = frame.Jpeg;
             if (frame.FrameRef is { } path)
             {
-                (rented, var length, var error) = await ReadReferenceAsync(frame, path, ct).ConfigureAwait(false);
+                (rented, var length, var error) = await ReadReferenceAsync(frame, path, _options.FrameRefRoot, ct).ConfigureAwait(false);
                 if (error is not null)
                 {
                     Skip(frame.CameraId, frame.Seq, null, "invalid", error);
@@ -382,8 +391,18 @@ internal sealed class InferenceService : BackgroundService
         }
     }
 
-    private static async Task<(byte[] Buffer, int Length, string? Error)> ReadReferenceAsync(QueuedFrame frame, string path, CancellationToken ct)
+    private static async Task<(byte[] Buffer, int Length, string? Error)> ReadReferenceAsync(QueuedFrame frame, string path, string root, CancellationToken ct)
     {
+        if (!Path.IsPathFullyQualified(path))
+        {
+            return ([], 0, $"frame reference '{path}' is not an absolute path");
+        }
+
+        if (root.Length > 0 && !Path.GetFullPath(path).StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return ([], 0, $"frame reference {path} is outside FrameRefRoot {root}");
+        }
+
         FileStream file;
         try
         {
@@ -521,9 +540,16 @@ internal sealed class InferenceService : BackgroundService
 
     private static float R(float v) => MathF.Round(v, 4);
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public override void Dispose()
     {
         _models.StatusChanged -= OnModelStatus;
+        _stopping.Dispose();
         base.Dispose();
     }
 }

@@ -127,6 +127,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     public async Task HotSwap_GoodV2_ReplacesV1LiveWithNoFrameLost()
     {
         await StartAsync();
+        _server.Delay = TimeSpan.FromMilliseconds(300);
         var result = await _client.Desired!(new DesiredPropertiesArguments(JsonNode.Parse(
             $$"""{"model":{"name":"tiny","version":"2","url":"{{_server.Url("v2.onnx")}}","sha256":"{{Sha(V2)}}","profile":"yolo"} }""")!.AsObject(), 2, false), CancellationToken.None);
         result.Accepted.ShouldBeTrue();
@@ -147,11 +148,23 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         var messages = Detections();
         messages.Select(m => m["seq"]!.GetValue<long>()).ShouldBe(Enumerable.Range(0, (int)seq).Select(i => (long)i));
         var versions = messages.Select(m => m["modelVersion"]!.GetValue<string>()).ToList();
+        versions[0].ShouldBe("1"); // served by v1 while v2 was downloading
         versions.SkipWhile(v => v == "1").ShouldAllBe(v => v == "2");
         versions[^1].ShouldBe("2");
         messages[^1]["detections"]![0]!["label"]!.GetValue<string>().ShouldBe("person");
         _client.Reported.Select(r => r["model"]?["status"]?.GetValue<string>()).ShouldContain("ready");
         _models!.Status.Sha256.ShouldBe(Sha(V2));
+    }
+
+    [Fact]
+    public async Task HotSwap_WithLabelsUrl_UsesTheLabelsFile()
+    {
+        _server.Files["labels.txt"] = "hat\nscarf\n"u8.ToArray();
+        await StartAsync();
+        var result = await DesiredAsync($$"""{"model":{"name":"tiny","version":"1","url":"{{_server.Url("v1.onnx")}}","sha256":"{{Sha(V1)}}","profile":"yolo","labelsUrl":"{{_server.Url("labels.txt")}}"} }""");
+        result.Accepted.ShouldBeTrue();
+        _models!.Status.Status.ShouldBe("ready");
+        (await ProcessOneAsync(0))["detections"]![0]!["label"]!.GetValue<string>().ShouldBe("scarf");
     }
 
     [Fact]
@@ -273,6 +286,27 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Frame_ByReferenceOutsideFrameRefRoot_IsSkipped()
+    {
+        await StartAsync(new InferenceOptions { HeartbeatSeconds = 0, AnnotatedFps = 0, FrameRefRoot = Path.Combine(_dir, "frames") });
+        Directory.CreateDirectory(Path.Combine(_dir, "frames"));
+        var inside = Path.Combine(_dir, "frames", "a.jpg");
+        var outside = Path.Combine(_dir, "b.jpg");
+        File.WriteAllBytes(inside, _jpeg);
+        File.WriteAllBytes(outside, _jpeg);
+
+        await FrameAsync(0, body: [], extra: new() { ["frameRef"] = inside });
+        await FrameAsync(0, camera: "cam2", body: [], extra: new() { ["frameRef"] = outside });
+        await FrameAsync(0, camera: "cam3", body: [], extra: new() { ["frameRef"] = Path.Combine(_dir, "frames", "..", "b.jpg") });
+        while (await Service.ProcessNextAsync(CancellationToken.None))
+        {
+        }
+
+        Detections().ShouldHaveSingleItem()["cameraId"]!.GetValue<string>().ShouldBe("cam1");
+        Service.FramesInvalid.ShouldBe(2);
+    }
+
+    [Fact]
     public async Task Frames_FasterThanInference_DropOldestPerCameraAndCount()
     {
         await StartAsync();
@@ -355,6 +389,13 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         _models!.Status.Status.ShouldBe("ready");
         _models.Status.Version.ShouldBe("2");
         (await ProcessOneAsync(0))["detections"]![0]!["label"]!.GetValue<string>().ShouldBe("person");
+
+        // The cached twin (FromCache) asks for the same http model while the server is gone: served from the hash cache.
+        var cached = await _client.Desired!(new DesiredPropertiesArguments(JsonNode.Parse(
+            $$"""{"model":{"name":"tiny","version":"2","url":"{{_server.Url("v2.onnx")}}","sha256":"{{Sha(V2)}}","profile":"yolo"} }""")!.AsObject(), 2, true), CancellationToken.None);
+        cached.Accepted.ShouldBeTrue();
+        (await Service.ModelTask).Status.ShouldBe("ready");
+        _models.Status.Version.ShouldBe("2");
     }
 
     [Fact]
@@ -412,5 +453,37 @@ public sealed class ReducedDecodeTests : IDisposable
         (d["box"]!["x"]!.GetValue<float>() * 720).ShouldBe(420, 8);
         (d["box"]!["y"]!.GetValue<float>() * 528).ShouldBe(141, 8);
         (d["box"]!["w"]!.GetValue<float>() * 720).ShouldBe(147, 8);
+    }
+}
+
+public sealed class NoModelTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("inference-nm-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Boot_ModelMissing_ReportsWhyAndSkipsFramesWithoutCrashing()
+    {
+        var options = new InferenceOptions { HeartbeatSeconds = 0, AnnotatedFps = 0 };
+        using var models = new ModelManager(_dir, options, new HttpClient(), TimeProvider.System, new FakeLogger<ModelManager>());
+        var client = new TestModuleClient();
+        var log = new FakeLogger<InferenceService>();
+        using var service = new InferenceService(client, models, options, new ModelSettings { Url = Path.Combine(_dir, "none.onnx") }, new ThresholdSettings(),
+            TimeProvider.System, log, new InferenceMetrics());
+        await service.StartModelAsync(CancellationToken.None);
+
+        models.Status.Status.ShouldBe("failed");
+        models.Status.Error!.ShouldContain("model file not found");
+        models.Status.Error!.ShouldContain("no model in service");
+        for (var i = 0; i < 150; i++)
+        {
+            await client.Inputs["frames"](new InputMessageArguments("frames", new EdgeMessage { Body = new byte[] { 1 }, Properties = new Dictionary<string, string> { ["seq"] = i.ToString() } }), CancellationToken.None);
+            await service.ProcessNextAsync(CancellationToken.None);
+        }
+
+        service.FramesInvalid.ShouldBe(150);
+        log.Collector.GetSnapshot().Count(r => r.Id.Id == 5010).ShouldBe(2);
+        client.Sent.ShouldBeEmpty();
     }
 }

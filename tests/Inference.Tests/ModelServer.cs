@@ -24,6 +24,9 @@ internal sealed class ModelServer : IAsyncDisposable
 
     public int Requests;
 
+    /// <summary>Real time to wait before answering (a slow link).</summary>
+    public TimeSpan Delay { get; set; }
+
     public string Url(string name) => $"http://127.0.0.1:{Port}/{name}";
 
     public static int FreePort()
@@ -48,6 +51,11 @@ internal sealed class ModelServer : IAsyncDisposable
             }
 
             Interlocked.Increment(ref Requests);
+            if (Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(Delay, TimeProvider.System, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
             if (Files.TryGetValue(ctx.Request.Url!.AbsolutePath.TrimStart('/'), out var bytes))
             {
                 ctx.Response.ContentLength64 = bytes.Length;

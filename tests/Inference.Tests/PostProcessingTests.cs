@@ -173,6 +173,17 @@ public sealed class PostProcessingTests : IDisposable
     }
 
     [Fact]
+    public void Load_UltralyticsNamesMetadata_GivesTheLabels()
+    {
+        var onnx = TinyModels.WithMetadata(YoloV5Model(), "names", "{0: 'helmet', 1: 'no helmet'}");
+        using var model = Load(onnx, new ModelSettings { Profile = ModelProfile.Yolo });
+        using var frame = new Mat(64, 64, MatType.CV_8UC3, Scalar.All(50));
+
+        model.Labels.ShouldBe(["helmet", "no helmet"]);
+        Run(model, frame).ShouldHaveSingleItem().Label.ShouldBe("no helmet");
+    }
+
+    [Fact]
     public void Load_BlazefaceProfileOnYoloModel_FailsWithTheShapes()
     {
         var ex = Should.Throw<ModelValidationException>(() => Load(YoloV5Model(), new ModelSettings { Profile = ModelProfile.Blazeface }));

@@ -73,6 +73,14 @@ internal static class TinyModels
         return Model(graph);
     }
 
+    /// <summary>Adds <c>metadata_props</c> entries (e.g. Ultralytics' <c>names</c>) to a serialised model.</summary>
+    public static byte[] WithMetadata(byte[] model, string key, string value)
+    {
+        var proto = ModelProto.Parser.ParseFrom(model);
+        proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return proto.ToByteArray();
+    }
+
     public static string Write(byte[] model, string directory, string name)
     {
         var path = Path.Combine(directory, name);

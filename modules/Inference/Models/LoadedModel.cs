@@ -258,9 +258,12 @@ internal sealed partial class LoadedModel : IDisposable
             model.Infer(blank, 0.5f, post.DefaultNmsIou, []);
             foreach (var o in outputs)
             {
-                if (o.Span.ContainsAnyExcept(float.NegativeInfinity) && o.Span.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue) >= 0)
+                foreach (var v in o.Span)
                 {
-                    throw new ModelValidationException($"output {o} produced NaN or infinite values on the warm-up frame");
+                    if (!float.IsFinite(v))
+                    {
+                        throw new ModelValidationException($"output {o} produced NaN or infinite values on the warm-up frame");
+                    }
                 }
             }
         }

@@ -146,18 +146,23 @@ internal sealed class ModelManager : IDisposable
                 SetStatus(new ModelStatus("ready", null, settings.Name, settings.Version, sha, settings.Profile.ToString().ToLowerInvariant(), loadMs,
                     _time.GetUtcNow(), model.Provider, model.ProviderError, label));
             }
-            catch (Exception ex) when (ex is ModelValidationException or ModelFetchException or HttpRequestException or IOException or TimeoutRejectedException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is ModelValidationException or ModelFetchException or HttpRequestException or IOException or TimeoutRejectedException
+                or UnauthorizedAccessException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 var reason = ex switch
                 {
                     HttpRequestException h => $"download failed: {h.Message}",
-                    TimeoutRejectedException => "download timed out",
+                    TimeoutRejectedException or OperationCanceledException => "download timed out",
                     IOException io => $"file error: {io.Message}",
                     _ => ex.Message,
                 };
                 var serving = Active is { } a ? $"; still serving {a.Settings.Name} {a.Settings.Version}" : "; no model in service";
                 Log.ModelLoadFailed(_log, label, reason + serving);
                 SetStatus(_status with { Status = "failed", Error = reason + serving, Requested = label });
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                SetStatus(_status with { Status = Active is null ? "none" : "ready", Error = "load cancelled (shutting down)", Requested = label });
             }
 
             return _status;
