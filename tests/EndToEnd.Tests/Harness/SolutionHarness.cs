@@ -35,6 +35,8 @@ internal sealed class SolutionHarness : IAsyncDisposable
     private ModuleSupervisor? _supervisor;
     private IReadOnlyDictionary<string, ModuleKind> _kinds = new Dictionary<string, ModuleKind>();
 
+    private readonly List<Exception> _unobserved = [];
+
     private SolutionHarness(TempDirectory temp, ILoggerFactory loggers, FakeLogCollector logs, EdgeHubSimulator sim, UpstreamCollector upstream)
     {
         _temp = temp;
@@ -42,6 +44,7 @@ internal sealed class SolutionHarness : IAsyncDisposable
         Logs = logs;
         Sim = sim;
         Upstream = upstream;
+        TaskScheduler.UnobservedTaskException += OnUnobserved;
     }
 
     /// <summary>The test's build configuration folder name (<c>debug</c> or <c>release</c>), from where the test runs.</summary>
@@ -216,6 +219,13 @@ internal sealed class SolutionHarness : IAsyncDisposable
     public void AssertHealthy(int[]? allowedEventIds = null, string[]? allowedDrops = null)
     {
         var errors = Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Error && !(allowedEventIds ?? []).Contains(r.Id.Id)).ToList();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        lock (_unobserved)
+        {
+            _unobserved.ShouldBeEmpty($"unobserved task exceptions:\n{string.Join("\n", _unobserved)}");
+        }
+
         errors.ShouldBeEmpty($"hub/supervisor Error logs:\n{string.Join("\n", errors.Select(e => $"{e.Id.Id} {e.Message} {e.Exception}"))}\n{Diagnostics()}");
         // no-route: reported-property notifications (/twinChangeNotifications) that no route takes, as in edgeHub.
         var drops = Sim.GetStatus().Drops.Where(d => d.Key != "no-route" && !(allowedDrops ?? []).Contains(d.Key)).ToList();
@@ -315,9 +325,18 @@ internal sealed class SolutionHarness : IAsyncDisposable
 
         await Upstream.DisposeAsync();
         await Sim.DisposeAsync();
+        TaskScheduler.UnobservedTaskException -= OnUnobserved;
         _loggers.Dispose();
         _sampling.Dispose();
         _temp.Dispose();
+    }
+
+    private void OnUnobserved(object? sender, UnobservedTaskExceptionEventArgs e)
+    {
+        lock (_unobserved)
+        {
+            _unobserved.Add(e.Exception);
+        }
     }
 
     private void EnsureSupervisor(DeploymentBuilder deployment)
