@@ -240,7 +240,7 @@ public sealed class TestBroker : IAsyncDisposable
             {
                 lock (_twinLock)
                 {
-                    MergeReported(Reported, patch);
+                    DesiredSettings.Merge(Reported, patch);
                 }
 
                 ReportedPatches.Enqueue(patch);
@@ -260,25 +260,6 @@ public sealed class TestBroker : IAsyncDisposable
             if (_methodCalls.TryRemove(rid, out var tcs))
             {
                 tcs.TrySetResult((status, Encoding.UTF8.GetString(payload)));
-            }
-        }
-    }
-
-    private static void MergeReported(JsonObject target, JsonObject patch)
-    {
-        foreach (var (k, v) in patch)
-        {
-            if (v is null)
-            {
-                target.Remove(k);
-            }
-            else if (v is JsonObject po && target[k] is JsonObject to)
-            {
-                MergeReported(to, po);
-            }
-            else
-            {
-                target[k] = v.DeepClone();
             }
         }
     }
