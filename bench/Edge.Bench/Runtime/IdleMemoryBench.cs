@@ -30,9 +30,13 @@ internal sealed class IdleMemoryBench : IBenchSuite
         }
 
         var rss = samples.Max();
-        Console.WriteLine("| process | RSS (max of 5 samples after 5 s idle) | limit | ratio (target <= 1.0x) |");
-        Console.WriteLine("|---|---|---|---|");
-        Console.WriteLine($"| LoadGen (idle, connected, twin synced) | {rss / (1024.0 * 1024):0.0} MB | 60 MB | {RuntimeBenchHelpers.Ratio(rss, LimitBytes)} |");
+
+        var status = File.ReadLines($"/proc/{p.Id}/status").ToList();
+        double Kb(IEnumerable<string> lines, string key) => lines.Where(l => l.StartsWith(key, StringComparison.Ordinal)).Select(l => double.Parse(l.Split(' ', '\t').Where(x => x.Length > 0).ElementAt(1), System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault() / 1024;
+        var smaps = File.Exists($"/proc/{p.Id}/smaps_rollup") ? File.ReadLines($"/proc/{p.Id}/smaps_rollup").ToList() : [];
+        Console.WriteLine("| process | RSS (max of 5 samples after 5 s idle) | of which anonymous / shmem / file-backed | PSS | limit | ratio RSS (target <= 1.0x) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine($"| LoadGen (idle, connected, twin synced) | {rss / (1024.0 * 1024):0.0} MB | {Kb(status, "RssAnon:"):0.0} / {Kb(status, "RssShmem:"):0.0} / {Kb(status, "RssFile:"):0.0} MB | {Kb(smaps, "Pss:"):0.0} MB | 60 MB | {RuntimeBenchHelpers.Ratio(rss, LimitBytes)} |");
         return rss <= LimitBytes ? 0 : 1;
     }
 }

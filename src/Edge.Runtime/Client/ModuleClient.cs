@@ -123,7 +123,26 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
             .Build();
     }
 
-    public ModuleIdentity Identity => _settings?.Identity ?? default;
+    /// <summary>This module's identity; resolved from configuration on first use (default when the configuration is invalid).</summary>
+    public ModuleIdentity Identity
+    {
+        get
+        {
+            if (_settings is null)
+            {
+                try
+                {
+                    _settings = _settingsFactory();
+                }
+                catch (EdgeConfigurationException)
+                {
+                    return default;
+                }
+            }
+
+            return _settings.Identity;
+        }
+    }
 
     public ConnectionState State => _state;
 
@@ -183,7 +202,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
     /// <summary>Resolves settings (throws <see cref="EdgeConfigurationException"/>), applies cached desired properties, starts connecting.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
-        _settings = _settingsFactory();
+        _settings ??= _settingsFactory();
         _outbox.EnsureOpen();
         await ApplyCachedDesiredAsync(ct).ConfigureAwait(false);
         var stop = _stop.Token;
