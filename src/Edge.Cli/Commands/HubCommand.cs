@@ -72,7 +72,7 @@ internal sealed class HubCommand : ICommand
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
-        }).SetMinimumLevel(LogLevel.Information));
+        }).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning));
         EdgeHubSimulator hub;
         try
         {
