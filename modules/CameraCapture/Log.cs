@@ -38,7 +38,7 @@ internal static partial class Log
     [LoggerMessage(4010, LogLevel.Warning, "Camera {SourceId}: {Error}")]
     public static partial void SourceWarning(ILogger logger, string sourceId, string error);
 
-    [LoggerMessage(4011, LogLevel.Error, "Camera {SourceId} pipeline failed unexpectedly; restarting it")]
+    [LoggerMessage(4011, LogLevel.Error, "Camera {SourceId} hit an unexpected error; the camera keeps running")]
     public static partial void PipelineFaulted(ILogger logger, string sourceId, Exception exception);
 
     [LoggerMessage(4012, LogLevel.Warning, "Camera {SourceId} frame {Seq} ({MessageId}) could not be sent")]

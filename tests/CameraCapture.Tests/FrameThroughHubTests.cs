@@ -3,6 +3,8 @@ using Edge.Runtime;
 using Edge.Runtime.Protocol;
 using Edge.TestSupport;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using OpenCvSharp;
 
 namespace CameraCapture.Tests;
@@ -28,6 +30,8 @@ public sealed class FrameThroughHubTests
         var builder = EdgeModule.CreateBuilder([]);
         builder.Configuration.AddInMemoryCollection(broker.ModuleEnvironment(Path.Combine(dir.Path, "state")).Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)));
         builder.Services.AddCameraCapture(builder.Configuration);
+        var logs = new FakeLogCollector();
+        builder.Logging.AddProvider(new FakeLoggerProvider(logs));
         using var host = builder.Build();
         await host.StartAsync(ct);
         try
@@ -68,5 +72,8 @@ public sealed class FrameThroughHubTests
         {
             await host.StopAsync(CancellationToken.None);
         }
+
+        logs.GetSnapshot().ShouldContain(r => r.Message.Contains("Camera pitch opened", StringComparison.Ordinal), "the module's logs are collected");
+        logs.GetSnapshot().Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Error).Select(r => $"{r.Category}: {r.Message} {r.Exception}").ShouldBeEmpty();
     }
 }

@@ -241,7 +241,13 @@ public sealed class PipelineTests
 
         // Retry delays are at most 4 s each (exponential with jitter, capped); 40 ticks = 8 s covers two of them.
         await h.TickAsync(cam, 40);
-        await Harness.Eventually(() => factory.Opens == 4, "two failed reopen attempts then success");
+
+        // The retry timers are created asynchronously, so keep the fake clock moving while waiting.
+        await Harness.Eventually(() =>
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(200));
+            return factory.Opens == 4;
+        }, "two failed reopen attempts then success");
         await h.TickAsync(cam, 2);
         cam.Health.State.ShouldBe(CameraState.Streaming);
         cam.Counters.Reconnects.ShouldBe(2);
@@ -337,8 +343,11 @@ public sealed class PipelineTests
         }, "reopened");
         factory.Opened[1].Deliver();
         await Harness.Eventually(() => factory.Opened[1].Delivered == 1, "frame from the new source");
-        await h.TickAsync(cam, 1);
-        await Harness.Eventually(() => cam.Counters.Sent == 2, "sent after reconnect");
+        await Harness.Eventually(() =>
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(200));
+            return cam.Counters.Sent == 2;
+        }, "sent after reconnect");
         h.Errors().ShouldBeEmpty();
 
         // Stopping waits for the reader, which is blocked in the "driver" until the camera is unplugged.

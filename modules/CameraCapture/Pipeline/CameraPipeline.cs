@@ -196,6 +196,10 @@ internal sealed class CameraPipeline : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        catch (Exception ex)
+        {
+            Log.PipelineFaulted(_logger, Id, ex);
+        }
 
         _sequence.Dispose();
         _latest.Dispose();
@@ -330,7 +334,17 @@ internal sealed class CameraPipeline : IAsyncDisposable
         {
             while (!ct.IsCancellationRequested)
             {
-                if (source.Read(TimeSpan.Zero, frame) != ReadStatus.Frame)
+                ReadStatus status;
+                try
+                {
+                    status = source.Read(TimeSpan.Zero, frame);
+                }
+                catch (Exception ex)
+                {
+                    return $"reading failed: {ex.Message}";
+                }
+
+                if (status != ReadStatus.Frame)
                 {
                     return source.LastError ?? "the source stopped delivering frames";
                 }
@@ -400,6 +414,13 @@ internal sealed class CameraPipeline : IAsyncDisposable
                     Counters.OnReadErrors(1);
                     Health.OnWarning(ex.Message);
                     Log.SourceWarning(_logger, Id, ex.Message);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A bug or an unexpected native failure must not stop this camera (or any other): log it loudly, keep ticking.
+                    Counters.OnReadErrors(1);
+                    Health.OnWarning(ex.Message);
+                    Log.PipelineFaulted(_logger, Id, ex);
                 }
                 finally
                 {
