@@ -21,6 +21,7 @@ public sealed class ModuleSupervisor : IAsyncDisposable
     private readonly CancellationTokenSource _disposeCts = new();
     private readonly Task _sampler;
     private bool _disposed;
+    private int _disposing;
 
     /// <param name="options">Validated with DataAnnotations; invalid options throw <see cref="ValidationException"/>.</param>
     /// <param name="connectionStringForModule">Module id → its <c>EdgeHubConnectionString</c>; called at every start.</param>
@@ -172,6 +173,12 @@ public sealed class ModuleSupervisor : IAsyncDisposable
     /// <summary>Stops every module gracefully (reverse startup order) and releases everything; <see cref="GetStatus"/> keeps reporting the final statuses.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a second call (e.g. an `await using` after an explicit dispose) returns at once.
+        if (Interlocked.Exchange(ref _disposing, 1) == 1)
+        {
+            return;
+        }
+
         await _applyLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
