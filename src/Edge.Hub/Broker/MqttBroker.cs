@@ -228,8 +228,26 @@ internal sealed class MqttBroker : IAsyncDisposable
 
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
-        var result = await session.DeliverApplicationMessageAsync(message).WaitAsync(ct).ConfigureAwait(false);
-        return result.PacketIdentifier;
+        try
+        {
+            // A delivery queued on a session whose connection just died (kill -9) may never be sent: bound the wait, drop the
+            // cached session and report "unavailable", so the dispatcher retries on the live connection (at-least-once).
+            var result = await session.DeliverApplicationMessageAsync(message).WaitAsync(_options.MessageAckTimeout, ct).ConfigureAwait(false);
+            return result.PacketIdentifier;
+        }
+        catch (TimeoutException)
+        {
+            c.Session = null;
+            Log.DeliveryStalled(_logger, c.Identity.ClientId, _options.MessageAckTimeout);
+            return null;
+        }
+        catch (MQTTnet.Exceptions.MqttCommunicationException ex)
+        {
+            // The connection broke while the packet was being written (the module crashed): the message stays stored.
+            c.Session = null;
+            Log.DeliveryConnectionLost(_logger, c.Identity.ClientId, ex.Message);
+            return null;
+        }
     }
 
     public async Task DisconnectAsync(string clientId, CancellationToken ct)

@@ -81,6 +81,11 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
             time);
         sim.EdgeAgentDesiredChanged += (desired, c) => supervisor.ApplyAsync(desired, c);
 
+        // Watch $upstream from before any module starts until after the drain, so the summary accounts for every message.
+        using var streamCts = new CancellationTokenSource();
+        var streaming = StreamUpstreamAsync(sim, streamCts.Token);
+        using var runCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
         await StepAsync(5, $"Starting {string.Join(" and ", moduleIds)}", async () =>
         {
             await sim.ApplyDeploymentAsync(modulesContent, ct).ConfigureAwait(false);
@@ -98,13 +103,11 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         await stdout.WriteLineAsync(options.Duration is { } d ? $"  Running for {d}; Ctrl+C stops earlier.\n" : "  Ctrl+C stops.\n").ConfigureAwait(false);
         await stdout.WriteLineAsync("  time          camera     seq       latency   detections").ConfigureAwait(false);
 
-        using var runCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (options.Duration is { } duration)
         {
             runCts.CancelAfter(duration);
         }
 
-        var streaming = StreamUpstreamAsync(sim, runCts.Token);
         try
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, time, runCts.Token).ConfigureAwait(false);
@@ -125,6 +128,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
             await supervisor.DisposeAsync().ConfigureAwait(false);
         }
 
+        await streamCts.CancelAsync().ConfigureAwait(false);
         await streaming.ConfigureAwait(false);
         summary.Write(stdout);
         return summary.Healthy ? 0 : 1;
