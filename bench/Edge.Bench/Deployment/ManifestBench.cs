@@ -19,7 +19,7 @@ public sealed class ManifestBench : IBenchSuite
     public Task<int> RunAsync(string[] args)
     {
         var iterations = args.Length > 0 && int.TryParse(args[0], out var n) ? n : 300;
-        var root = FindRoot();
+        var root = Edge.TestSupport.Assets.RepoRoot;
         var template = File.ReadAllText(Path.Combine(root, "deployment.template.json"));
         var options = new ManifestBuildOptions("arm64v8", new VariableSet([
             new("CONTAINER_REGISTRY_ADDRESS", "contoso.azurecr.io"), new("CONTAINER_REGISTRY_USERNAME", "contoso"), new("CONTAINER_REGISTRY_PASSWORD", "pw")]),
@@ -117,16 +117,5 @@ public sealed class ManifestBench : IBenchSuite
         }
 
         return new JsonObject { ["modulesContent"] = content };
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IoTEdgeSolution.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("IoTEdgeSolution.sln not found");
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Edge.Runtime;
 using Inference;
 using Inference.Models;
@@ -36,7 +35,7 @@ internal sealed class InferenceBench : IBenchSuite
         var state = Directory.CreateTempSubdirectory("inference-bench-").FullName;
         var options = new InferenceOptions { HeartbeatSeconds = 0, AnnotatedFps = 0, IntraOpThreads = 1 };
         using var models = new ModelManager(state, options, new HttpClient(), TimeProvider.System, NullLogger<ModelManager>.Instance);
-        var client = new DiscardingClient();
+        var client = new DiscardingModuleClient();
         using var service = new InferenceService(client, models, options, new ModelSettings { Url = modelPath }, new ThresholdSettings(),
             TimeProvider.System, NullLogger<InferenceService>.Instance, new InferenceMetrics());
         await service.StartModelAsync(CancellationToken.None);
@@ -199,31 +198,5 @@ internal sealed class InferenceBench : IBenchSuite
             _run.Dispose();
             _session.Dispose();
         }
-    }
-
-    private sealed class DiscardingClient : IModuleClient
-    {
-        public int Count;
-
-        public ModuleIdentity Identity { get; } = new("bench", "inference");
-
-        public ConnectionState State => ConnectionState.Connected;
-
-        public ValueTask<SendResult> SendAsync(string outputName, EdgeMessage message, CancellationToken ct) =>
-            ValueTask.FromResult(new SendResult(SendStatus.Accepted, Interlocked.Increment(ref Count)));
-
-        public void SetInputHandler(string inputName, Func<InputMessageArguments, CancellationToken, Task> handler)
-        {
-        }
-
-        public void SetMethodHandler(string methodName, Func<MethodRequestArguments, CancellationToken, Task<MethodResponse>> handler)
-        {
-        }
-
-        public void SetDesiredPropertiesHandler(Func<DesiredPropertiesArguments, CancellationToken, Task<DesiredPropertiesResult>> handler)
-        {
-        }
-
-        public Task ReportPropertiesAsync(JsonObject patch, CancellationToken ct) => Task.CompletedTask;
     }
 }

@@ -42,7 +42,7 @@ internal sealed class PipelineBench : IBenchSuite
             ? dir : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "edge-assets");
         var video = Path.Combine(assets, "Megamind.avi");
         var model = Path.Combine(assets, "face_detection_front_128x128_barracuda.onnx");
-        var repo = RepoRoot();
+        var repo = Edge.TestSupport.Assets.RepoRoot;
         string Dll(string p) => Path.Combine(repo, "artifacts", "bin", p, config, p + ".dll");
         foreach (var p in new[] { "CameraCapture", "Inference" })
         {
@@ -395,45 +395,7 @@ internal sealed class PipelineBench : IBenchSuite
     private static double Arg(string[] args, string name, double fallback) =>
         args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
-    private static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "IoTEdgeSolution.sln")))
-        {
-            d = d.Parent;
-        }
-
-        return d?.FullName ?? throw new InvalidOperationException("IoTEdgeSolution.sln not found");
-    }
-
     private sealed record RunResult(int Cameras, double Fps, double P50, double P99, Dictionary<string, (long Peak, double Steady)> Memory, Dictionary<string, double?> Startup);
 
     private sealed record LimitResult(double Fps, double P50, double P99);
-}
-
-/// <summary>An <see cref="IModuleClient"/> that accepts and drops every message (the limit loop has no messaging).</summary>
-internal sealed class DiscardingModuleClient : IModuleClient
-{
-    private long _count;
-
-    public ModuleIdentity Identity { get; } = new("bench", "Inference");
-
-    public ConnectionState State => ConnectionState.Connected;
-
-    public ValueTask<SendResult> SendAsync(string outputName, EdgeMessage message, CancellationToken ct) =>
-        ValueTask.FromResult(new SendResult(SendStatus.Accepted, Interlocked.Increment(ref _count)));
-
-    public void SetInputHandler(string inputName, Func<InputMessageArguments, CancellationToken, Task> handler)
-    {
-    }
-
-    public void SetMethodHandler(string methodName, Func<MethodRequestArguments, CancellationToken, Task<MethodResponse>> handler)
-    {
-    }
-
-    public void SetDesiredPropertiesHandler(Func<DesiredPropertiesArguments, CancellationToken, Task<DesiredPropertiesResult>> handler)
-    {
-    }
-
-    public Task ReportPropertiesAsync(JsonObject patch, CancellationToken ct) => Task.CompletedTask;
 }
