@@ -89,6 +89,24 @@ internal sealed class CloudApi : IAsyncDisposable
         return true;
     }
 
+    /// <summary>The module twin, or null after answering 404 (unknown device or module) the way IoT Hub does.</summary>
+    private static async Task<Storage.TwinDocument?> ReadTwinOrErrorAsync(HttpContext ctx, HubEngine engine, SimulatorOptions options, string deviceId, string moduleId)
+    {
+        if (!CheckDevice(ctx, options, deviceId, out var error))
+        {
+            await error.ConfigureAwait(false);
+            return null;
+        }
+
+        var twin = await engine.ReadTwinAsync(moduleId, ctx.RequestAborted).ConfigureAwait(false);
+        if (twin is null)
+        {
+            await ErrorAsync(ctx, 404, 404010, "ModuleNotFound", $"Module {moduleId} not found on device {deviceId}.").ConfigureAwait(false);
+        }
+
+        return twin;
+    }
+
     private static JsonObject TwinJson(SimulatorOptions options, string module, Storage.TwinDocument twin) => new()
     {
         ["deviceId"] = options.DeviceId,
@@ -119,16 +137,9 @@ internal sealed class CloudApi : IAsyncDisposable
     {
         app.MapGet("/twins/{deviceId}/modules/{moduleId}", async (HttpContext ctx, string deviceId, string moduleId) =>
         {
-            if (!CheckDevice(ctx, options, deviceId, out var error))
-            {
-                await error.ConfigureAwait(false);
-                return;
-            }
-
-            var twin = await engine.ReadTwinAsync(moduleId, ctx.RequestAborted).ConfigureAwait(false);
+            var twin = await ReadTwinOrErrorAsync(ctx, engine, options, deviceId, moduleId).ConfigureAwait(false);
             if (twin is null)
             {
-                await ErrorAsync(ctx, 404, 404010, "ModuleNotFound", $"Module {moduleId} not found on device {deviceId}.").ConfigureAwait(false);
                 return;
             }
 
@@ -138,16 +149,9 @@ internal sealed class CloudApi : IAsyncDisposable
 
         app.MapMethods("/twins/{deviceId}/modules/{moduleId}", ["PATCH"], async (HttpContext ctx, string deviceId, string moduleId) =>
         {
-            if (!CheckDevice(ctx, options, deviceId, out var error))
-            {
-                await error.ConfigureAwait(false);
-                return;
-            }
-
-            var twin = await engine.ReadTwinAsync(moduleId, ctx.RequestAborted).ConfigureAwait(false);
+            var twin = await ReadTwinOrErrorAsync(ctx, engine, options, deviceId, moduleId).ConfigureAwait(false);
             if (twin is null)
             {
-                await ErrorAsync(ctx, 404, 404010, "ModuleNotFound", $"Module {moduleId} not found on device {deviceId}.").ConfigureAwait(false);
                 return;
             }
 
