@@ -73,7 +73,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
 
         foreach (var target in await _store.GetTargetsAsync(ct).ConfigureAwait(false))
         {
-            GetDispatcher(target).Signal();
+            GetDispatcher(target).Wake();
         }
     }
 
@@ -83,7 +83,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         Log.UpstreamState(_logger, online ? "online" : "offline");
         if (online && _dispatchers.TryGetValue(HubStore.Upstream, out var d))
         {
-            d.Signal();
+            d.Wake();
         }
     }
 
@@ -288,7 +288,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
     {
         if (identity.ModuleId is not null && _dispatchers.TryGetValue(identity.ModuleId, out var d))
         {
-            d.Signal();
+            d.Wake();
         }
     }
 

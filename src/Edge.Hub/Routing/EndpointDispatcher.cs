@@ -62,8 +62,17 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         _loop = Task.Run(() => RunAsync(_cts.Token));
     }
 
-    /// <summary>Wakes the dispatcher; <paramref name="priority"/> is that of newly stored messages (lower = more urgent).</summary>
-    public void Signal(int priority = int.MinValue)
+    /// <summary>
+    /// Wakes the dispatcher for a change that is not a new message (a client connected or subscribed, upstream came back):
+    /// a waiting dispatcher re-reads its queue; one that is delivering keeps its window open.
+    /// </summary>
+    public void Wake() => _signal.Writer.TryWrite(true);
+
+    /// <summary>
+    /// Wakes the dispatcher for newly stored messages of <paramref name="priority"/> (lower = more urgent): a dispatcher
+    /// delivering less urgent messages stops after the current ones and re-reads the queue head.
+    /// </summary>
+    public void Signal(int priority)
     {
         int current;
         do
