@@ -28,17 +28,34 @@ internal sealed class PublishBench : IBenchSuite
         await using var broker = await TestBroker.StartAsync(dir.Path);
         Console.WriteLine("| payload | messages | raw MQTTnet QoS 1, 16 in flight (msg/s) | SendAsync producers | outbox + ModuleClient, SendAsync to PUBACK (msg/s) | ratio (target >= 0.7x) |");
         Console.WriteLine("|---|---|---|---|---|---|");
+        // Optional filters (profiling one case): --size 1|50 (KB), --case drain|1|4.
+        var onlySize = Option(args, "--size");
+        var onlyCase = Option(args, "--case");
         foreach (var (size, count) in new[] { (1024, 10_000), (50 * 1024, 2_000) })
         {
+            if (onlySize is not null && onlySize != (size / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                continue;
+            }
+
             var raw = await RawAsync(broker, size, count);
-            var drain = await DrainAsync(broker, Path.Combine(dir.Path, "drain"), size, count);
-            Console.WriteLine($"| {size / 1024} KB | {count:N0} | {raw:N0} | backlog drain (queued while offline) | {drain:N0} | {RuntimeBenchHelpers.Ratio(drain, raw)} |");
+            if (onlyCase is null or "drain")
+            {
+                var drain = await DrainAsync(broker, Path.Combine(dir.Path, "drain"), size, count);
+                Console.WriteLine($"| {size / 1024} KB | {count:N0} | {raw:N0} | backlog drain (queued while offline) | {drain:N0} | {RuntimeBenchHelpers.Ratio(drain, raw)} |");
+            }
+
             while (broker.Publishes.TryDequeue(out _))
             {
             }
 
             foreach (var producers in new[] { 1, 4 })
             {
+                if (onlyCase is not null && onlyCase != producers.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    continue;
+                }
+
                 var outbox = await OutboxAsync(broker, Path.Combine(dir.Path, $"p{producers}"), size, count, producers);
                 Console.WriteLine($"| {size / 1024} KB | {count:N0} | {raw:N0} | {producers} | {outbox:N0} | {RuntimeBenchHelpers.Ratio(outbox, raw)} |");
                 while (broker.Publishes.TryDequeue(out _))
@@ -70,6 +87,7 @@ internal sealed class PublishBench : IBenchSuite
 
         var body = new byte[size];
         var inflight = new Queue<Task<MqttClientPublishResult>>();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
         {
@@ -88,6 +106,7 @@ internal sealed class PublishBench : IBenchSuite
         }
 
         var rate = count / sw.Elapsed.TotalSeconds;
+        Verbose($"raw {size / 1024} KB", cpu, count);
         await mqtt.DisconnectAsync();
         return rate;
     }
@@ -107,9 +126,11 @@ internal sealed class PublishBench : IBenchSuite
         })));
         await client.StartAsync(CancellationToken.None);
         await RuntimeBenchHelpers.WaitAsync(() => client.State == ConnectionState.Connected, TimeSpan.FromSeconds(30));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         await RuntimeBenchHelpers.WaitAsync(() => outbox.Count == 0, TimeSpan.FromMinutes(2));
         var rate = count / sw.Elapsed.TotalSeconds;
+        Verbose($"drain {size / 1024} KB", cpu, count);
         await client.StopAsync(CancellationToken.None);
         return rate;
     }
@@ -123,6 +144,7 @@ internal sealed class PublishBench : IBenchSuite
         await client.StartAsync(CancellationToken.None);
         await RuntimeBenchHelpers.WaitAsync(() => client.State == ConnectionState.Connected, TimeSpan.FromSeconds(30));
         var body = new byte[size];
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
         {
@@ -143,8 +165,26 @@ internal sealed class PublishBench : IBenchSuite
             Console.WriteLine($"enqueue {enqueued.TotalMilliseconds:0} ms, drained {sw.Elapsed.TotalMilliseconds:0} ms");
         }
 
+        Verbose($"outbox {size / 1024} KB x {producers}", cpu, count);
+
         var rate = count / sw.Elapsed.TotalSeconds;
         await client.StopAsync(CancellationToken.None);
         return rate;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>With <c>BENCH_VERBOSE=1</c>: process CPU time per message (less sensitive to a shared machine than wall time).</summary>
+    private static void Verbose(string what, TimeSpan cpuBefore, int count)
+    {
+        if (Environment.GetEnvironmentVariable("BENCH_VERBOSE") == "1")
+        {
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            Console.WriteLine($"{what}: {cpu.TotalMicroseconds / count:0.0} us CPU/msg");
+        }
     }
 }

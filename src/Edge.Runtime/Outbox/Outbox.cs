@@ -21,6 +21,8 @@ internal sealed record OutboxRecord(long Seq, string Output, string Bag, byte[] 
 internal sealed class DurableOutbox : IAsyncDisposable
 {
     public const string FileName = "outbox.db";
+    private const int LiveMaxCount = 1024;
+    private const long LiveMaxBytes = 16L * 1024 * 1024;
     private readonly OutboxOptions _options;
     private readonly TimeProvider _time;
     private readonly RuntimeMetrics _metrics;
@@ -29,10 +31,31 @@ internal sealed class DurableOutbox : IAsyncDisposable
     private readonly Dictionary<string, long> _bytesByOutput = new(StringComparer.Ordinal);
     private readonly HashSet<string> _fullOutputs = new(StringComparer.Ordinal);
     private readonly object _openLock = new();
-    private readonly SemaphoreSlim _dataAvailable = new(0, 1);
+    private readonly PumpSignal _dataAvailable = new();
+
+    // Hot path: while the pump is caught up (it has read every committed row), the writer hands each committed record to it
+    // through _live instead of the pump SELECTing back what was just written. Bounded; on overflow, an eviction (DropOldest,
+    // expiry purge) or a pump rewind it falls back to SQLite reads from the pump's cursor. Guarded by _gate.
+    private readonly object _gate = new();
+    private readonly Queue<OutboxRecord> _live = new();
+    private List<OutboxRecord> _pendingDeletes = [];
+    private List<OutboxRecord> _takenDeletes = [];
+    private bool _liveMode;
+    private long _liveBytes;
+    private long _lastSeq;
+    private long _liveFrom;
+    private int _deleteWakePending;
+    private bool _evicted;
     private SqliteConnection? _writer;
     private SqliteConnection? _reader;
-    private Task? _writerTask;
+    private volatile bool _opened;
+    private WriterCommands? _commands;
+    private readonly List<WriteOp> _round = new(512);
+    private readonly List<OutboxRecord> _inserted = new(512);
+
+    // 1 while a thread runs transactions (a producer inline, or a background drain): the writer role.
+    private int _writing;
+    private int _committedSinceSignal;
     private long _bytes;
     private long _count;
 
@@ -59,14 +82,14 @@ internal sealed class DurableOutbox : IAsyncDisposable
     /// <summary>Opens (creating or quarantining) the database. Idempotent; called lazily by every operation.</summary>
     public void EnsureOpen()
     {
-        if (_writerTask is not null)
+        if (_opened)
         {
             return;
         }
 
         lock (_openLock)
         {
-            if (_writerTask is not null)
+            if (_opened)
             {
                 return;
             }
@@ -95,6 +118,12 @@ internal sealed class DurableOutbox : IAsyncDisposable
             _reader = Open(Path);
             using (var cmd = _writer.CreateCommand())
             {
+                cmd.CommandText = "SELECT coalesce(max(seq), 0) FROM messages";
+                _lastSeq = (long)cmd.ExecuteScalar()!;
+            }
+
+            using (var cmd = _writer.CreateCommand())
+            {
                 cmd.CommandText = "SELECT output, count(*), coalesce(sum(size),0) FROM messages GROUP BY output";
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
@@ -106,7 +135,8 @@ internal sealed class DurableOutbox : IAsyncDisposable
             }
 
             Log.OutboxOpened(_logger, Path, _count, _bytes);
-            _writerTask = Task.Run(WriterLoopAsync);
+            _commands = new WriterCommands(_writer);
+            _opened = true;
         }
     }
 
@@ -171,8 +201,16 @@ internal sealed class DurableOutbox : IAsyncDisposable
     {
         EnsureOpen();
         var op = new WriteOp(new OutboxRecord(0, output, bag, body.ToArray(), messageId, 0, 0), null);
-        await _writes.Writer.WriteAsync(op, ct).ConfigureAwait(false);
-        return await op.Completion.Task.WaitAsync(ct).ConfigureAwait(false);
+        if (!_writes.Writer.TryWrite(op))
+        {
+            await _writes.Writer.WriteAsync(op, ct).ConfigureAwait(false);
+        }
+
+        // No writer running: commit on this thread (no hand-off to a writer task and back); concurrent producers queue
+        // behind and are committed together (group commit), by this thread's round or a background drain.
+        KickWriter();
+        var completion = op.Completion.Task;
+        return completion.IsCompleted || !ct.CanBeCanceled ? await completion.ConfigureAwait(false) : await completion.WaitAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Deletes acknowledged (or expired) messages.</summary>
@@ -186,8 +224,112 @@ internal sealed class DurableOutbox : IAsyncDisposable
         EnsureOpen();
         var op = new WriteOp(null, records);
         await _writes.Writer.WriteAsync(op, ct).ConfigureAwait(false);
+        KickWriter();
         await op.Completion.Task.WaitAsync(ct).ConfigureAwait(false);
     }
+
+    /// <summary>Commits the deletes queued by <see cref="Acknowledge"/>; completes after the commit.</summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        EnsureOpen();
+        var op = new WriteOp(null, null);
+        await _writes.Writer.WriteAsync(op, ct).ConfigureAwait(false);
+        KickWriter();
+        await op.Completion.Task.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Queues acknowledged messages for deletion in the writer's next transaction (coalesced with inserts) without waiting.
+    /// A delete lost in a crash only means a resend (at least once). <paramref name="soon"/> wakes the writer now instead of
+    /// waiting for the next insert (when the pump goes idle, or many deletes are pending).
+    /// </summary>
+    public void Acknowledge(List<OutboxRecord> records, bool soon)
+    {
+        if (records.Count == 0 && !soon)
+        {
+            return;
+        }
+
+        EnsureOpen();
+        int pending;
+        lock (_gate)
+        {
+            _pendingDeletes.AddRange(records);
+            pending = _pendingDeletes.Count;
+        }
+
+        if (pending > 0 && (soon || pending >= 256) && Interlocked.Exchange(ref _deleteWakePending, 1) == 0)
+        {
+            // A full channel means the writer has work queued and will take the deletes with it.
+            _writes.Writer.TryWrite(new WriteOp(null, null));
+            KickWriter();
+        }
+    }
+
+    /// <summary>
+    /// The pump's next records after <paramref name="cursor"/> (the last one it took), in sequence order: handed over in memory
+    /// while the pump is caught up, else read from SQLite (backlog after a restart, an outage, an eviction or a rewind).
+    /// </summary>
+    public List<OutboxRecord> Take(long cursor, int max)
+    {
+        lock (_gate)
+        {
+            if (_liveMode)
+            {
+                var n = Math.Min(max, _live.Count);
+                var list = new List<OutboxRecord>(n);
+                for (var i = 0; i < n; i++)
+                {
+                    var r = _live.Dequeue();
+                    _liveBytes -= r.Body.Length;
+                    list.Add(r);
+                }
+
+                return list;
+            }
+        }
+
+        var batch = ReadBatch(cursor, max);
+        if (batch.Count < max)
+        {
+            var last = batch.Count > 0 ? batch[^1].Seq : cursor;
+            lock (_gate)
+            {
+                // Everything committed so far was read: from now on the writer hands records over.
+                if (_lastSeq <= last)
+                {
+                    _liveMode = true;
+                    _liveFrom = last;
+                    _live.Clear();
+                    _liveBytes = 0;
+                }
+            }
+        }
+
+        return batch;
+    }
+
+    /// <summary>The pump rewinds (a failed publish): its next records come from SQLite again.</summary>
+    public void LeaveLive()
+    {
+        lock (_gate)
+        {
+            LeaveLiveLocked();
+        }
+    }
+
+    private void LeaveLiveLocked()
+    {
+        _liveMode = false;
+        _live.Clear();
+        _liveBytes = 0;
+    }
+
+    /// <summary>Wakes the pump (data committed or a publish completed), on this thread when <paramref name="inline"/>.</summary>
+    public void Signal(bool inline = false) => _dataAvailable.Set(inline);
+
+    /// <summary>Waits for <see cref="Signal"/> without a timeout (the pump has publishes in flight, each completes or times out).</summary>
+    public ValueTask WaitSignalAsync(CancellationToken ct) => _dataAvailable.WaitAsync(ct);
 
     /// <summary>Reads up to <paramref name="max"/> messages after <paramref name="afterSeq"/>, in sequence order. Only the pump calls this.</summary>
     public List<OutboxRecord> ReadBatch(long afterSeq, int max)
@@ -223,7 +365,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
 
     private double OldestAgeSeconds()
     {
-        if (Interlocked.Read(ref _count) == 0 || _writerTask is null)
+        if (Interlocked.Read(ref _count) == 0 || !_opened)
         {
             return 0;
         }
@@ -241,37 +383,101 @@ internal sealed class DurableOutbox : IAsyncDisposable
         }
     }
 
-    private async Task WriterLoopAsync()
-    {
-        var batch = new List<WriteOp>(256);
-        using var insert = _writer!.CreateCommand();
-        insert.CommandText = "INSERT INTO messages(output, bag, body, mid, size, enqueued, expires) VALUES ($o, $b, $body, $mid, $size, $enq, $exp) RETURNING seq";
-        var pO = insert.Parameters.Add("$o", SqliteType.Text);
-        var pB = insert.Parameters.Add("$b", SqliteType.Text);
-        var pBody = insert.Parameters.Add("$body", SqliteType.Blob);
-        var pMid = insert.Parameters.Add("$mid", SqliteType.Text);
-        var pSize = insert.Parameters.Add("$size", SqliteType.Integer);
-        var pEnq = insert.Parameters.Add("$enq", SqliteType.Integer);
-        var pExp = insert.Parameters.Add("$exp", SqliteType.Integer);
-        using var delete = _writer.CreateCommand();
-        delete.CommandText = "DELETE FROM messages WHERE seq = $s";
-        var pS = delete.Parameters.Add("$s", SqliteType.Integer);
+    private bool TryBecomeWriter() => Interlocked.CompareExchange(ref _writing, 1, 0) == 0;
 
-        while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
+    /// <summary>Gives the writer role up; if ops were queued meanwhile, takes it back and drains them on the thread pool.</summary>
+    private void ReleaseWriter()
+    {
+        Volatile.Write(ref _writing, 0);
+        if (_writes.Reader.Count > 0 && TryBecomeWriter())
+        {
+            _ = Task.Run(DrainInBackground);
+        }
+    }
+
+    /// <summary>Runs the queued ops now: on this thread when no writer runs, else the running writer takes them.</summary>
+    private void KickWriter()
+    {
+        if (TryBecomeWriter())
+        {
+            try
+            {
+                RunRound();
+            }
+            finally
+            {
+                ReleaseWriter();
+            }
+
+            // Outside the writer role: the pump, when waiting, resumes on this thread and publishes what was committed.
+            if (Interlocked.Exchange(ref _committedSinceSignal, 0) != 0)
+            {
+                Signal(inline: true);
+            }
+        }
+    }
+
+    private void DrainInBackground()
+    {
+        try
+        {
+            while (RunRound())
+            {
+                if (Interlocked.Exchange(ref _committedSinceSignal, 0) != 0)
+                {
+                    Signal();
+                }
+            }
+        }
+        finally
+        {
+            ReleaseWriter();
+        }
+    }
+
+    /// <summary>One transaction: the queued deletes, then up to 512 queued ops. Only the writer-role holder calls this.</summary>
+    private bool RunRound()
+    {
+        var batch = _round;
+        var inserted = _inserted;
+        var c = _commands!;
+        var (insert, pO, pB, pBody, pMid, pSize, pEnq, pExp) = (c.Insert, c.O, c.B, c.Body, c.Mid, c.Size, c.Enq, c.Exp);
+        var (delete, pS) = (c.Delete, c.S);
         {
             batch.Clear();
+            inserted.Clear();
             while (batch.Count < 512 && _writes.Reader.TryRead(out var op))
             {
                 batch.Add(op);
             }
 
+            Volatile.Write(ref _deleteWakePending, 0);
+            lock (_gate)
+            {
+                (_takenDeletes, _pendingDeletes) = (_pendingDeletes, _takenDeletes);
+            }
+
+            if (batch.Count == 0 && _takenDeletes.Count == 0)
+            {
+                return false;
+            }
+
             var results = new SendResult[batch.Count];
-            var inserted = false;
+            _evicted = false;
             try
             {
-                using var tx = _writer.BeginTransaction();
+                using var tx = _writer!.BeginTransaction();
                 insert.Transaction = tx;
                 delete.Transaction = tx;
+                foreach (var d in _takenDeletes)
+                {
+                    pS.Value = d.Seq;
+                    if (delete.ExecuteNonQuery() > 0)
+                    {
+                        Account(d.Output, -d.Size, -1);
+                    }
+                }
+
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -290,7 +496,11 @@ internal sealed class DurableOutbox : IAsyncDisposable
                         continue;
                     }
 
-                    var m = op.Insert!;
+                    if (op.Insert is not { } m)
+                    {
+                        continue;
+                    }
+
                     var size = m.Size;
                     if (!MakeRoom(m.Output, size, delete, pS, tx))
                     {
@@ -298,17 +508,18 @@ internal sealed class DurableOutbox : IAsyncDisposable
                         continue;
                     }
 
+                    var expires = now + (long)_options.TtlFor(m.Output).TotalMilliseconds;
                     pO.Value = m.Output;
                     pB.Value = m.Bag;
                     pBody.Value = m.Body;
                     pMid.Value = (object?)m.MessageId ?? DBNull.Value;
                     pSize.Value = size;
                     pEnq.Value = now;
-                    pExp.Value = now + (long)_options.TtlFor(m.Output).TotalMilliseconds;
+                    pExp.Value = expires;
                     var seq = (long)insert.ExecuteScalar()!;
                     Account(m.Output, size, 1);
                     results[i] = new SendResult(SendStatus.Accepted, seq);
-                    inserted = true;
+                    inserted.Add(m with { Seq = seq, EnqueuedMs = now, ExpiresMs = expires });
                 }
 
                 tx.Commit();
@@ -320,9 +531,54 @@ internal sealed class DurableOutbox : IAsyncDisposable
                     op.Completion.TrySetException(ex);
                 }
 
-                // Accounting may be off after a failed transaction: reload it.
+                // Accounting may be off after a failed transaction: reload it; the pump re-reads from SQLite.
+                _takenDeletes.Clear();
+                lock (_gate)
+                {
+                    LeaveLiveLocked();
+                }
+
                 Reload();
-                continue;
+                return true;
+            }
+
+            _takenDeletes.Clear();
+            if (inserted.Count > 0 || _evicted)
+            {
+                lock (_gate)
+                {
+                    if (inserted.Count > 0)
+                    {
+                        _lastSeq = inserted[^1].Seq;
+                    }
+
+                    if (_evicted)
+                    {
+                        // Rows the pump may hold in memory were deleted: it re-reads from its cursor.
+                        LeaveLiveLocked();
+                    }
+                    else if (_liveMode)
+                    {
+                        foreach (var r in inserted)
+                        {
+                            if (r.Seq <= _liveFrom)
+                            {
+                                // Committed before the pump went live, and already read by it from SQLite.
+                                continue;
+                            }
+
+                            if (_live.Count >= LiveMaxCount || _liveBytes + r.Body.Length > LiveMaxBytes)
+                            {
+                                // The pump is behind (disconnected or slow): it reads the backlog from SQLite.
+                                LeaveLiveLocked();
+                                break;
+                            }
+
+                            _live.Enqueue(r);
+                            _liveBytes += r.Body.Length;
+                        }
+                    }
+                }
             }
 
             for (var i = 0; i < batch.Count; i++)
@@ -330,16 +586,12 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 batch[i].Completion.TrySetResult(results[i]);
             }
 
-            if (inserted && _dataAvailable.CurrentCount == 0)
+            if (inserted.Count > 0)
             {
-                try
-                {
-                    _dataAvailable.Release();
-                }
-                catch (SemaphoreFullException)
-                {
-                }
+                Volatile.Write(ref _committedSinceSignal, 1);
             }
+
+            return true;
         }
     }
 
@@ -408,6 +660,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 delete.ExecuteNonQuery();
                 Account(output, -victimSize, -1);
                 dropped++;
+                _evicted = true;
             }
         }
 
@@ -439,6 +692,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
             {
                 var output = r.GetString(0);
                 Account(output, -r.GetInt64(1), -1);
+                _evicted = true;
                 purged[output] = purged.GetValueOrDefault(output) + 1;
             }
         }
@@ -477,15 +731,72 @@ internal sealed class DurableOutbox : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Commit the deletes still queued (best effort: a lost delete is a resend).
+        _writes.Writer.TryWrite(new WriteOp(null, null));
         _writes.Writer.TryComplete();
-        if (_writerTask is not null)
+        if (_opened)
         {
-            await _writerTask.ConfigureAwait(false);
+            // Take the writer role for good (waiting for a running round) and commit what is left.
+            while (!TryBecomeWriter())
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(1), _time).ConfigureAwait(false);
+            }
+
+            while (RunRound())
+            {
+            }
+
+            _commands!.Dispose();
         }
 
         _writer?.Dispose();
         _reader?.Dispose();
-        _dataAvailable.Dispose();
+    }
+
+    /// <summary>The writer's prepared statements (reused for every round).</summary>
+    private sealed class WriterCommands : IDisposable
+    {
+        public WriterCommands(SqliteConnection writer)
+        {
+            Insert = writer.CreateCommand();
+            Insert.CommandText = "INSERT INTO messages(output, bag, body, mid, size, enqueued, expires) VALUES ($o, $b, $body, $mid, $size, $enq, $exp) RETURNING seq";
+            O = Insert.Parameters.Add("$o", SqliteType.Text);
+            B = Insert.Parameters.Add("$b", SqliteType.Text);
+            Body = Insert.Parameters.Add("$body", SqliteType.Blob);
+            Mid = Insert.Parameters.Add("$mid", SqliteType.Text);
+            Size = Insert.Parameters.Add("$size", SqliteType.Integer);
+            Enq = Insert.Parameters.Add("$enq", SqliteType.Integer);
+            Exp = Insert.Parameters.Add("$exp", SqliteType.Integer);
+            Delete = writer.CreateCommand();
+            Delete.CommandText = "DELETE FROM messages WHERE seq = $s";
+            S = Delete.Parameters.Add("$s", SqliteType.Integer);
+        }
+
+        public SqliteCommand Insert { get; }
+
+        public SqliteParameter O { get; }
+
+        public SqliteParameter B { get; }
+
+        public SqliteParameter Body { get; }
+
+        public SqliteParameter Mid { get; }
+
+        public SqliteParameter Size { get; }
+
+        public SqliteParameter Enq { get; }
+
+        public SqliteParameter Exp { get; }
+
+        public SqliteCommand Delete { get; }
+
+        public SqliteParameter S { get; }
+
+        public void Dispose()
+        {
+            Insert.Dispose();
+            Delete.Dispose();
+        }
     }
 
     private sealed class WriteOp(OutboxRecord? insert, IReadOnlyList<OutboxRecord>? deletes)

@@ -15,8 +15,9 @@ internal interface IOutboxPublisher
 /// <summary>
 /// Drains the outbox in sequence order with a bounded in-flight window; deletes only after PUBACK. On a failure it rewinds to
 /// the first unacknowledged message and resends from there (in order), so duplicates stay within the window and nothing is
-/// reordered once duplicates are collapsed. Reads are batched (refill when half the window is free) and deletes are pipelined
-/// (one delete transaction outstanding while the next window is published).
+/// reordered once duplicates are collapsed. While caught up it takes new records from the writer in memory (no read back);
+/// a backlog is read from SQLite. The window is refilled as soon as any publish completes or a record is committed, and acked
+/// messages are deleted in the writer's next transaction (coalesced with inserts).
 /// </summary>
 internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publisher, RuntimeMetrics metrics, ILogger logger, TimeProvider time)
 {
@@ -25,83 +26,97 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
     public async Task RunAsync(CancellationToken stop)
     {
         var window = outbox.Options.InFlight;
-        var refillAt = Math.Max(0, window / 2);
         var inflight = new Queue<(OutboxRecord Record, Task Publish)>(window);
         var acked = new List<OutboxRecord>(window);
-        Task pendingDelete = Task.CompletedTask;
         long cursor = 0;
-        var drained = false;
         while (!stop.IsCancellationRequested)
         {
             try
             {
                 await publisher.WaitConnectedAsync(stop).ConfigureAwait(false);
-                if (inflight.Count <= refillAt || (drained && inflight.Count < window))
+                if (inflight.Count < window)
                 {
-                    var batch = outbox.ReadBatch(cursor, window - inflight.Count);
-                    drained = batch.Count < window - inflight.Count;
-                    var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-                    List<OutboxRecord>? expired = null;
-                    foreach (var r in batch)
+                    var batch = outbox.Take(cursor, window - inflight.Count);
+                    if (batch.Count > 0)
                     {
-                        cursor = r.Seq;
-                        if (r.ExpiresMs <= now)
+                        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                        List<OutboxRecord>? expired = null;
+                        foreach (var r in batch)
                         {
-                            (expired ??= []).Add(r);
-                            continue;
+                            cursor = r.Seq;
+                            if (r.ExpiresMs <= now)
+                            {
+                                (expired ??= []).Add(r);
+                                continue;
+                            }
+
+                            inflight.Enqueue((r, PublishAndSignal(r, stop)));
                         }
 
-                        inflight.Enqueue((r, publisher.PublishAsync(r, stop)));
-                    }
-
-                    if (expired is not null)
-                    {
-                        await outbox.DeleteAsync(expired, stop).ConfigureAwait(false);
-                        foreach (var g in expired.GroupBy(e => e.Output))
+                        if (expired is not null)
                         {
-                            metrics.Dropped.Add(g.Count(), new KeyValuePair<string, object?>("reason", "expired"), new KeyValuePair<string, object?>("output", g.Key));
-                            Log.OutboxExpired(logger, g.Count(), g.Key);
+                            await outbox.DeleteAsync(expired, stop).ConfigureAwait(false);
+                            foreach (var g in expired.GroupBy(e => e.Output))
+                            {
+                                metrics.Dropped.Add(g.Count(), new KeyValuePair<string, object?>("reason", "expired"), new KeyValuePair<string, object?>("output", g.Key));
+                                Log.OutboxExpired(logger, g.Count(), g.Key);
+                            }
                         }
                     }
                 }
 
                 if (inflight.Count == 0)
                 {
-                    await FlushAckedAsync().ConfigureAwait(false);
+                    Flush(soon: true);
                     await outbox.WaitForDataAsync(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
-                    drained = false;
                     continue;
                 }
 
-                var (record, publish) = inflight.Dequeue();
-                try
+                // Harvest the completed head of the window (in order); wait for a completion or new data when there is none.
+                if (!inflight.Peek().Publish.IsCompleted)
                 {
-                    await publish.ConfigureAwait(false);
-                    acked.Add(record);
-                    metrics.Sent.Add(1);
-                    metrics.PublishLatency.Record(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - record.EnqueuedMs));
+                    Flush(soon: false);
+                    await outbox.WaitSignalAsync(stop).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (!stop.IsCancellationRequested)
+
+                var failed = false;
+                while (inflight.Count > 0 && inflight.Peek().Publish.IsCompleted)
                 {
-                    Log.PublishFailed(logger, record.Seq, record.MessageId, record.Output, ex.Message);
-
-                    // Resend from the failed one: later publishes in the window are discarded even if they succeed.
-                    foreach (var (_, t) in inflight)
+                    var (record, publish) = inflight.Dequeue();
+                    try
                     {
-                        try
-                        {
-                            await t.ConfigureAwait(false);
-                        }
-                        catch (Exception)
-                        {
-                        }
+                        await publish.ConfigureAwait(false);
+                        acked.Add(record);
+                        metrics.Sent.Add(1);
+                        metrics.PublishLatency.Record(Math.Max(0, time.GetUtcNow().ToUnixTimeMilliseconds() - record.EnqueuedMs));
                     }
+                    catch (Exception ex) when (!stop.IsCancellationRequested)
+                    {
+                        Log.PublishFailed(logger, record.Seq, record.MessageId, record.Output, ex.Message);
 
-                    inflight.Clear();
-                    cursor = record.Seq - 1;
-                    drained = false;
-                    await FlushAckedAsync().ConfigureAwait(false);
+                        // Resend from the failed one: later publishes in the window are discarded even if they succeed.
+                        foreach (var (_, t) in inflight)
+                        {
+                            try
+                            {
+                                await t.ConfigureAwait(false);
+                            }
+                            catch (Exception)
+                            {
+                            }
+                        }
 
+                        inflight.Clear();
+                        cursor = record.Seq - 1;
+                        outbox.LeaveLive();
+                        Flush(soon: true);
+                        failed = true;
+                        break;
+                    }
+                }
+
+                if (failed)
+                {
                     // Pace resends (an open circuit fails fast); reconnects are paced by the connect pipeline.
                     await Task.Delay(RetryPause, time, stop).ConfigureAwait(false);
                     continue;
@@ -109,7 +124,7 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
 
                 if (acked.Count >= window)
                 {
-                    await FlushAckedAsync().ConfigureAwait(false);
+                    Flush(soon: false);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -119,18 +134,30 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
         }
 
         // Delete what was acknowledged before stopping so it is not resent.
-        await pendingDelete.ConfigureAwait(false);
-        if (acked.Count > 0)
-        {
-            await outbox.DeleteAsync(acked.ToArray(), CancellationToken.None).ConfigureAwait(false);
-        }
+        outbox.Acknowledge(acked, soon: true);
+        await outbox.FlushAsync(CancellationToken.None).ConfigureAwait(false);
 
-        async Task FlushAckedAsync()
+        void Flush(bool soon)
         {
-            // At most one delete transaction outstanding: wait for the previous, start this one without waiting.
-            await pendingDelete.ConfigureAwait(false);
-            pendingDelete = acked.Count == 0 ? Task.CompletedTask : outbox.DeleteAsync(acked.ToArray(), CancellationToken.None);
+            outbox.Acknowledge(acked, soon);
             acked.Clear();
         }
+    }
+
+    private Task PublishAndSignal(OutboxRecord record, CancellationToken stop)
+    {
+        Task publish;
+        try
+        {
+            publish = publisher.PublishAsync(record, stop);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            publish = Task.FromException(ex);
+        }
+
+        // Once the publish completed, resume the pump on the thread that completed it (no hop through the thread pool).
+        _ = publish.ContinueWith(static (_, s) => ((DurableOutbox)s!).Signal(inline: true), outbox, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return publish;
     }
 }
