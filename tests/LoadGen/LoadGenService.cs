@@ -11,7 +11,7 @@ namespace LoadGen;
 /// Sends <c>{source, seq, bootId, createdAt, pad}</c> to the output. The next sequence number is persisted in the state folder
 /// after each accepted send, so a restart (even after kill -9) continues without a gap; at worst the last one is sent twice.
 /// </summary>
-internal sealed partial class LoadGenService(IModuleClient client, IOptions<LoadGenOptions> options, IOptions<EdgeModuleOptions> module, TimeProvider time, ILogger<LoadGenService> logger) : BackgroundService
+internal sealed partial class LoadGenService(IModuleClient client, IOptions<LoadGenOptions> options, IOptions<EdgeModuleOptions> module, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<LoadGenService> logger) : BackgroundService
 {
     private readonly LoadGenOptions _options = options.Value;
     private readonly string _bootId = Guid.NewGuid().ToString("N");
@@ -40,7 +40,20 @@ internal sealed partial class LoadGenService(IModuleClient client, IOptions<Load
             return;
         }
 
-        var source = _options.Source ?? (client.Identity.ModuleId is { Length: > 0 } m ? m : "loadgen");
+        // The default source is the module id: known once the host has started (the client resolved its settings in its
+        // StartedAsync, or stopped the host on a configuration error). ExecuteAsync runs before that, inside StartAsync.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+        }
+
+        var source = _options.Source ?? client.Identity.ModuleId;
+        if (string.IsNullOrEmpty(source))
+        {
+            return;
+        }
+
         Directory.CreateDirectory(module.Value.StateDirectory);
         var seqFile = Path.Combine(module.Value.StateDirectory, $"loadgen-{source}.seq");
         var seq = File.Exists(seqFile) ? long.Parse(await File.ReadAllTextAsync(seqFile, stoppingToken).ConfigureAwait(false), CultureInfo.InvariantCulture) : 1;

@@ -7,7 +7,10 @@ namespace Edge.Runtime.Hosting;
 
 /// <summary>
 /// Starts the client after every hosted service has started (so handlers registered in their StartAsync are in place) and
-/// stops it first on shutdown. A configuration error is logged once, naming the variable, and stops the host with exit code 78.
+/// stops it last on shutdown: registered by <c>AddEdgeModule</c> before the module's own services, it is stopped after them
+/// (the host stops services in reverse order), so what they sent while stopping is in the outbox, and the client's stop
+/// publishes it (bounded by <c>EdgeHub__ShutdownFlush</c>) before disconnecting. A configuration error is logged once,
+/// naming the variable, and stops the host with exit code 78.
 /// </summary>
 internal sealed class ModuleClientHostedService(ModuleClient client, IHostApplicationLifetime lifetime, ILogger<ModuleClientHostedService> logger) : IHostedLifecycleService
 {
@@ -32,9 +35,9 @@ internal sealed class ModuleClientHostedService(ModuleClient client, IHostApplic
         }
     }
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => client.StopAsync(cancellationToken);
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => client.StopAsync(cancellationToken);
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
