@@ -62,6 +62,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
     private long _ridCounter;
     private int _connectCount;
     private string? _lastCertificateError;
+    private string? _eventsPrefix;
     private Task[] _workers = [];
     private volatile ConnectionState _state = ConnectionState.Disconnected;
 
@@ -849,7 +850,8 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
             throw new EdgeHubConnectException("not connected");
         }
 
-        var topic = Topics.EventsPrefix(_settings!.Identity) + record.Bag + "/";
+        var prefix = _eventsPrefix ??= Topics.EventsPrefix(_settings!.Identity);
+        var topic = string.Concat(prefix, record.Bag, "/");
         var msg = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
             .WithPayload(record.Body)

@@ -469,14 +469,8 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 using var tx = _writer!.BeginTransaction();
                 insert.Transaction = tx;
                 delete.Transaction = tx;
-                foreach (var d in _takenDeletes)
-                {
-                    pS.Value = d.Seq;
-                    if (delete.ExecuteNonQuery() > 0)
-                    {
-                        Account(d.Output, -d.Size, -1);
-                    }
-                }
+                c.DeleteRange.Transaction = tx;
+                DeleteAcknowledged(_takenDeletes, c);
 
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 for (var i = 0; i < batch.Count; i++)
@@ -592,6 +586,44 @@ internal sealed class DurableOutbox : IAsyncDisposable
             }
 
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Deletes acknowledged messages: one ranged statement per run of consecutive sequence numbers (the pump acknowledges in
+    /// order, so a window is usually one run), accounted from what was actually deleted.
+    /// </summary>
+    private void DeleteAcknowledged(List<OutboxRecord> acked, WriterCommands c)
+    {
+        var i = 0;
+        while (i < acked.Count)
+        {
+            var j = i;
+            while (j + 1 < acked.Count && acked[j + 1].Seq == acked[j].Seq + 1)
+            {
+                j++;
+            }
+
+            if (j == i)
+            {
+                c.S.Value = acked[i].Seq;
+                if (c.Delete.ExecuteNonQuery() > 0)
+                {
+                    Account(acked[i].Output, -acked[i].Size, -1);
+                }
+            }
+            else
+            {
+                c.From.Value = acked[i].Seq;
+                c.To.Value = acked[j].Seq;
+                using var r = c.DeleteRange.ExecuteReader();
+                while (r.Read())
+                {
+                    Account(r.GetString(0), -r.GetInt64(1), -1);
+                }
+            }
+
+            i = j + 1;
         }
     }
 
@@ -770,7 +802,17 @@ internal sealed class DurableOutbox : IAsyncDisposable
             Delete = writer.CreateCommand();
             Delete.CommandText = "DELETE FROM messages WHERE seq = $s";
             S = Delete.Parameters.Add("$s", SqliteType.Integer);
+            DeleteRange = writer.CreateCommand();
+            DeleteRange.CommandText = "DELETE FROM messages WHERE seq >= $from AND seq <= $to RETURNING output, size";
+            From = DeleteRange.Parameters.Add("$from", SqliteType.Integer);
+            To = DeleteRange.Parameters.Add("$to", SqliteType.Integer);
         }
+
+        public SqliteCommand DeleteRange { get; }
+
+        public SqliteParameter From { get; }
+
+        public SqliteParameter To { get; }
 
         public SqliteCommand Insert { get; }
 
@@ -796,6 +838,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
         {
             Insert.Dispose();
             Delete.Dispose();
+            DeleteRange.Dispose();
         }
     }
 
