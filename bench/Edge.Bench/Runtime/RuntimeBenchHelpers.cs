@@ -42,5 +42,11 @@ internal static class RuntimeBenchHelpers
         }
     }
 
+    public static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
     public static string Ratio(double value, double limit) => $"{value / limit:0.00}x";
 }

@@ -14,7 +14,7 @@ namespace Edge.Runtime.Diagnostics;
 /// can add theirs) in Prometheus text format on <c>GET /metrics</c>, port <c>MetricsPort</c> (opt-in), as IoT Edge's
 /// metrics-collector scrapes it.
 /// </summary>
-internal sealed class PrometheusEndpoint(int port, ILogger<PrometheusEndpoint> logger) : BackgroundService
+internal sealed class PrometheusEndpoint(int port, IMeterFactory? meterFactory, ILogger<PrometheusEndpoint> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<(string Name, string Labels), double> _values = new();
     private readonly ConcurrentDictionary<string, string> _types = new(StringComparer.Ordinal);
@@ -28,7 +28,8 @@ internal sealed class PrometheusEndpoint(int port, ILogger<PrometheusEndpoint> l
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name.StartsWith("Edge.", StringComparison.Ordinal))
+                // Only this host's meters (created through its IMeterFactory): other instances in the process (tests) stay out.
+                if (instrument.Meter.Name.StartsWith("Edge.", StringComparison.Ordinal) && (meterFactory is null || ReferenceEquals(instrument.Meter.Scope, meterFactory)))
                 {
                     l.EnableMeasurementEvents(instrument);
                 }

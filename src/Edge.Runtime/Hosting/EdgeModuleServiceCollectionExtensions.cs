@@ -66,7 +66,7 @@ public static class EdgeModuleServiceCollectionExtensions
                 throw new EdgeConfigurationException("MetricsPort", $"'{portText}' is not a TCP port (0-65535)");
             }
 
-            services.AddHostedService(sp => new PrometheusEndpoint(port, sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
+            services.AddHostedService(sp => new PrometheusEndpoint(port, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
         }
 
         return services;

@@ -56,6 +56,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
     // 1 while a thread runs transactions (a producer inline, or a background drain): the writer role.
     private int _writing;
     private int _committedSinceSignal;
+    private int _producers;
     private long _bytes;
     private long _count;
 
@@ -208,9 +209,27 @@ internal sealed class DurableOutbox : IAsyncDisposable
 
         // No writer running: commit on this thread (no hand-off to a writer task and back); concurrent producers queue
         // behind and are committed together (group commit), by this thread's round or a background drain.
-        KickWriter();
-        var completion = op.Completion.Task;
-        return completion.IsCompleted || !ct.CanBeCanceled ? await completion.ConfigureAwait(false) : await completion.WaitAsync(ct).ConfigureAwait(false);
+        // A lone producer commits on its own thread (no hop to a writer and back); with concurrent producers a background
+        // writer group-commits them, yielding between rounds so the producers it just released can queue their next ones.
+        var concurrent = Interlocked.Increment(ref _producers) > 1;
+        try
+        {
+            if (concurrent)
+            {
+                KickBackgroundWriter();
+            }
+            else
+            {
+                KickWriter();
+            }
+
+            var completion = op.Completion.Task;
+            return completion.IsCompleted || !ct.CanBeCanceled ? await completion.ConfigureAwait(false) : await completion.WaitAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _producers);
+        }
     }
 
     /// <summary>Deletes acknowledged (or expired) messages.</summary>
@@ -391,7 +410,15 @@ internal sealed class DurableOutbox : IAsyncDisposable
         Volatile.Write(ref _writing, 0);
         if (_writes.Reader.Count > 0 && TryBecomeWriter())
         {
-            _ = Task.Run(DrainInBackground);
+            _ = Task.Run(DrainInBackgroundAsync);
+        }
+    }
+
+    private void KickBackgroundWriter()
+    {
+        if (TryBecomeWriter())
+        {
+            _ = Task.Run(DrainInBackgroundAsync);
         }
     }
 
@@ -417,7 +444,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
         }
     }
 
-    private void DrainInBackground()
+    private async Task DrainInBackgroundAsync()
     {
         try
         {
@@ -426,6 +453,13 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 if (Interlocked.Exchange(ref _committedSinceSignal, 0) != 0)
                 {
                     Signal();
+                }
+
+                if (_round.Count > 1)
+                {
+                    // Let the producers just completed (queued on this thread pool) queue their next messages first: the
+                    // next round then commits them together instead of one by one.
+                    await Task.Yield();
                 }
             }
         }
