@@ -50,12 +50,17 @@ internal sealed class PublishBench : IBenchSuite
                 }
                 foreach (var c in cases)
                 {
+                    var state = Path.Combine(dir.Path, $"{c}-{round}");
                     results[c].Add(c == "drain"
-                        ? await DrainAsync(broker, Path.Combine(dir.Path, $"drain-{round}"), size, count)
-                        : await OutboxAsync(broker, Path.Combine(dir.Path, $"p{c}-{round}"), size, count, int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)));
+                        ? await DrainAsync(broker, state, size, count)
+                        : await OutboxAsync(broker, state, size, count, int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)));
                     while (broker.Publishes.TryDequeue(out _))
                     {
                     }
+
+                    // Each round starts from a fresh state folder; deleting the last one keeps its dirty pages from being
+                    // written back during the next rounds (the raw side writes no files).
+                    Directory.Delete(state, recursive: true);
                 }
             }
 
