@@ -16,6 +16,8 @@ internal sealed class OutboxPersistBench : IBenchSuite
     {
         Console.WriteLine("| payload | producers | raw SQLite (rows/s) | outbox (msg/s) | ratio (target >= 0.5x) |");
         Console.WriteLine("|---|---|---|---|---|");
+        // --rounds N (default 3; 1 = the single round of session 1).
+        var rounds = PublishBench.Option(args, "--rounds") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : 3;
         foreach (var (size, count) in new[] { (1024, 20_000), (50 * 1024, 3_000) })
         {
             foreach (var producers in new[] { 1, 16 })
@@ -23,7 +25,7 @@ internal sealed class OutboxPersistBench : IBenchSuite
                 // Medians of 3 alternating rounds (a shared machine's load swings between runs).
                 var raws = new List<double>();
                 var outboxes = new List<double>();
-                for (var round = 0; round < 3; round++)
+                for (var round = 0; round < rounds; round++)
                 {
                     raws.Add(Raw(size, count, producers == 1 ? 1 : 100));
                     outboxes.Add(await OutboxAsync(size, count, producers));

@@ -28,9 +28,10 @@ internal sealed class PublishBench : IBenchSuite
         await using var broker = await TestBroker.StartAsync(dir.Path);
         Console.WriteLine("| payload | messages | raw MQTTnet QoS 1, 16 in flight (msg/s) | SendAsync producers | outbox + ModuleClient, SendAsync to PUBACK (msg/s) | ratio (target >= 0.7x) |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        // Optional filters (profiling one case): --size 1|50 (KB), --case drain|1|4.
+        // Optional: --size 1|50 (KB), --case drain|1|4 (profiling one case), --rounds N (default 3; 1 = the single cold round of session 1).
         var onlySize = Option(args, "--size");
         var onlyCase = Option(args, "--case");
+        var rounds = Option(args, "--rounds") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : 3;
         foreach (var (size, count) in new[] { (1024, 10_000), (50 * 1024, 2_000) })
         {
             if (onlySize is not null && onlySize != (size / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -42,7 +43,7 @@ internal sealed class PublishBench : IBenchSuite
             var cases = new[] { "drain", "1", "4" }.Where(c => onlyCase is null || onlyCase == c).ToList();
             var raws = new List<double>();
             var results = cases.ToDictionary(c => c, _ => new List<double>(), StringComparer.Ordinal);
-            for (var round = 0; round < 3; round++)
+            for (var round = 0; round < rounds; round++)
             {
                 raws.Add(await RawAsync(broker, size, count));
                 while (broker.Publishes.TryDequeue(out _))
@@ -181,7 +182,7 @@ internal sealed class PublishBench : IBenchSuite
         return rate;
     }
 
-    private static string? Option(string[] args, string name)
+    internal static string? Option(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;

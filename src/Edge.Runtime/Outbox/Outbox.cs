@@ -22,6 +22,10 @@ internal sealed class DurableOutbox : IAsyncDisposable
 {
     public const string FileName = "outbox.db";
     private const int LiveMaxCount = 1024;
+
+    // Up to this many concurrent producers commit on their own threads (one leader at a time, the others' messages in its
+    // transaction); beyond it, a background writer group-commits (inline leaders would tie up the thread pool).
+    private const int InlineProducers = 4;
     private const long LiveMaxBytes = 16L * 1024 * 1024;
     private readonly OutboxOptions _options;
     private readonly TimeProvider _time;
@@ -211,7 +215,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
         // behind and are committed together (group commit), by this thread's round or a background drain.
         // A lone producer commits on its own thread (no hop to a writer and back); with concurrent producers a background
         // writer group-commits them, yielding between rounds so the producers it just released can queue their next ones.
-        var concurrent = Interlocked.Increment(ref _producers) > 1;
+        var concurrent = Interlocked.Increment(ref _producers) > InlineProducers;
         try
         {
             if (concurrent)
