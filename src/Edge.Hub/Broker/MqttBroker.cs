@@ -233,7 +233,10 @@ internal sealed class MqttBroker : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Sends a QoS 1 module-input PUBLISH to one client; returns the packet id once it is on the wire, or null when the client is gone.</summary>
+    /// <summary>
+    /// Queues a QoS 1 module-input PUBLISH on one client's session and returns its packet id at once (the send loop writes it in
+    /// queue order, so a dispatcher can have several on their way), or null when the client is gone.
+    /// </summary>
     public async Task<ushort?> DeliverInputAsync(ClientState c, string topic, byte[] payload, CancellationToken ct)
     {
         var server = _server;
@@ -242,7 +245,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             return null;
         }
 
-        var session = c.Session ??= await server.GetSessionAsync(c.Identity.ClientId).ConfigureAwait(false);
+        var session = c.Session ??= await server.GetSessionAsync(c.Identity.ClientId).WaitAsync(ct).ConfigureAwait(false);
         if (session is null)
         {
             return null;
@@ -250,26 +253,15 @@ internal sealed class MqttBroker : IAsyncDisposable
 
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
-        try
+        if (!session.TryEnqueueApplicationMessage(message, out var result))
         {
-            // A delivery queued on a session whose connection just died (kill -9) may never be sent: bound the wait, drop the
-            // cached session and report "unavailable", so the dispatcher retries on the live connection (at-least-once).
-            var result = await session.DeliverApplicationMessageAsync(message).WaitAsync(_options.MessageAckTimeout, ct).ConfigureAwait(false);
-            return result.PacketIdentifier;
-        }
-        catch (TimeoutException)
-        {
+            // The session refused it (gone or full): the message stays stored and is delivered again.
             c.Session = null;
-            Log.DeliveryStalled(_logger, c.Identity.ClientId, _options.MessageAckTimeout);
+            Log.DeliveryRefused(_logger, c.Identity.ClientId);
             return null;
         }
-        catch (MQTTnet.Exceptions.MqttCommunicationException ex)
-        {
-            // The connection broke while the packet was being written (the module crashed): the message stays stored.
-            c.Session = null;
-            Log.DeliveryConnectionLost(_logger, c.Identity.ClientId, ex.Message);
-            return null;
-        }
+
+        return result.PacketIdentifier;
     }
 
     public async Task DisconnectAsync(string clientId, CancellationToken ct)
