@@ -169,6 +169,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             .WithEncryptionCertificate(_ca.ServerCertificate)
             .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)
             .WithPersistentSessions()
+            .WithoutPacketFragmentation() // one write (one TLS record) per packet instead of fixed header and rest apart
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(options);
         server.ValidatingConnectionAsync += ValidateAsync;
