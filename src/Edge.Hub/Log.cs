@@ -65,8 +65,11 @@ internal static partial class Log
     [LoggerMessage(2019, LogLevel.Error, "$edgeAgent desired-properties handler failed")]
     public static partial void EdgeAgentHandlerFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(2020, LogLevel.Warning, "The session of {ClientId} did not take a delivery; the message stays stored and is redelivered")]
-    public static partial void DeliveryRefused(ILogger logger, string clientId);
+    [LoggerMessage(2020, LogLevel.Warning, "Delivery to {ClientId} was not sent within {Timeout}; will retry on the live connection")]
+    public static partial void DeliveryStalled(ILogger logger, string clientId, TimeSpan timeout);
+
+    [LoggerMessage(2021, LogLevel.Warning, "Connection to {ClientId} broke during a delivery ({Reason}); the message stays stored and is redelivered")]
+    public static partial void DeliveryConnectionLost(ILogger logger, string clientId, string reason);
 
     [LoggerMessage(2022, LogLevel.Error, "Storing a message from {ClientId} failed; no PUBACK, closing the connection so the client resends")]
     public static partial void StoreFailed(ILogger logger, string clientId, Exception exception);

@@ -55,8 +55,19 @@ internal sealed class ClientState(ClientIdentity identity)
     /// <summary>The store commit the PUBACK of <paramref name="packetId"/> waits for, if any.</summary>
     public Task? TakeHeldAck(ushort packetId) => _storing.TryRemove(packetId, out var t) ? t : null;
 
-    /// <summary>A new connection: packet ids of the previous one mean nothing any more.</summary>
-    public void ClearHeldAcks() => _storing.Clear();
+    /// <summary>The connection ended: its packet ids mean nothing any more.</summary>
+    public void ClearHeldAcks()
+    {
+        foreach (var id in _storing.Keys)
+        {
+            if (_storing.TryRemove(id, out var t))
+            {
+                // Nobody waits for these PUBACKs any more: observe a failed store so it is not an unobserved task exception.
+                _ = t.ContinueWith(static f => _ = f.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+    }
     private readonly HashSet<ushort> _earlyAcks = [];
 
     /// <summary>
@@ -234,10 +245,7 @@ internal sealed class MqttBroker : IAsyncDisposable
         return true;
     }
 
-    /// <summary>
-    /// Queues a QoS 1 module-input PUBLISH on one client's session and returns its packet id at once (the send loop writes it in
-    /// queue order, so a dispatcher can have several on their way), or null when the client is gone.
-    /// </summary>
+    /// <summary>Sends a QoS 1 module-input PUBLISH to one client; returns the packet id once it is on the wire, or null when the client is gone.</summary>
     public async Task<ushort?> DeliverInputAsync(ClientState c, string topic, byte[] payload, CancellationToken ct)
     {
         var server = _server;
@@ -246,7 +254,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             return null;
         }
 
-        var session = c.Session ??= await server.GetSessionAsync(c.Identity.ClientId).WaitAsync(ct).ConfigureAwait(false);
+        var session = c.Session ??= await server.GetSessionAsync(c.Identity.ClientId).ConfigureAwait(false);
         if (session is null)
         {
             return null;
@@ -254,15 +262,26 @@ internal sealed class MqttBroker : IAsyncDisposable
 
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
-        if (!session.TryEnqueueApplicationMessage(message, out var result))
+        try
         {
-            // The session refused it (gone or full): the message stays stored and is delivered again.
+            // A delivery queued on a session whose connection just died (kill -9) may never be sent: bound the wait, drop the
+            // cached session and report "unavailable", so the dispatcher retries on the live connection (at-least-once).
+            var result = await session.DeliverApplicationMessageAsync(message).WaitAsync(_options.MessageAckTimeout, ct).ConfigureAwait(false);
+            return result.PacketIdentifier;
+        }
+        catch (TimeoutException)
+        {
             c.Session = null;
-            Log.DeliveryRefused(_logger, c.Identity.ClientId);
+            Log.DeliveryStalled(_logger, c.Identity.ClientId, _options.MessageAckTimeout);
             return null;
         }
-
-        return result.PacketIdentifier;
+        catch (MQTTnet.Exceptions.MqttCommunicationException ex)
+        {
+            // The connection broke while the packet was being written (the module crashed): the message stays stored.
+            c.Session = null;
+            Log.DeliveryConnectionLost(_logger, c.Identity.ClientId, ex.Message);
+            return null;
+        }
     }
 
     public async Task DisconnectAsync(string clientId, CancellationToken ct)
@@ -315,7 +334,6 @@ internal sealed class MqttBroker : IAsyncDisposable
     {
         if (_clients.TryGetValue(e.ClientId, out var c))
         {
-            c.ClearHeldAcks();
             c.Session = _server is { } server ? await server.GetSessionAsync(e.ClientId).ConfigureAwait(false) : null;
             c.Connected = true;
             Log.ClientConnected(_logger, e.ClientId);
@@ -330,6 +348,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             c.Connected = false;
             c.Session = null;
             c.FailInputAcks();
+            c.ClearHeldAcks();
             Log.ClientDisconnected(_logger, e.ClientId);
             _handler.OnClientChanged(c.Identity);
         }
