@@ -541,6 +541,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _store.Committed = null;
         foreach (var d in _dispatchers.Values)
         {
             await d.DisposeAsync().ConfigureAwait(false);

@@ -41,6 +41,7 @@ internal sealed class ClientState(ClientIdentity identity)
     public volatile MqttSessionStatus? Session;
 
     private readonly Dictionary<ushort, TaskCompletionSource<bool>> _inputAcks = [];
+    private readonly HashSet<ushort> _earlyAcks = [];
     private readonly ConcurrentDictionary<ushort, Task> _storing = new();
 
     /// <summary>The packet id of the QoS 1 PUBLISH this client's receive loop is processing (set before the publish is intercepted).</summary>
@@ -68,7 +69,6 @@ internal sealed class ClientState(ClientIdentity identity)
             }
         }
     }
-    private readonly HashSet<ushort> _earlyAcks = [];
 
     /// <summary>
     /// Registers interest in the PUBACK of a module-input PUBLISH by packet id. The ack may already have arrived (the id is only
