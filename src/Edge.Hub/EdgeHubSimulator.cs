@@ -89,7 +89,7 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
         }
 
         var identities = IdentityStore.LoadOrCreate(options.StateDirectory);
-        var store = HubStore.Open(options.StateDirectory);
+        var store = HubStore.Open(options.StateDirectory, time);
         var counters = new HubCounters();
         var twins = new TwinManager(store);
         var engine = new HubEngine(options, store, twins, counters, time, logger);

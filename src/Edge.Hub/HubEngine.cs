@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -46,6 +47,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         _logger = logger;
         _upstreamOnline = options.UpstreamOnline;
         Upstream = new UpstreamFeed(options.UpstreamHistory, counters, logger);
+        _store.Committed = m => GetDispatcher(m.Target).Offer(m);
     }
 
     public MqttBroker? Broker { get; set; }
@@ -118,7 +120,8 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
 
     // ---------------------------------------------------------------- routing
 
-    public async Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, MqttApplicationMessage message, CancellationToken ct)
+    /// <summary>Routes a telemetry message; the task completes once every routed copy is committed (the PUBACK waits for it).</summary>
+    public Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, MqttApplicationMessage message, CancellationToken ct)
     {
         var props = new Dictionary<string, string>(StringComparer.Ordinal);
         var sys = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -151,11 +154,14 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
             ? "/messages"
             : sys.TryGetValue("outputName", out var output) ? $"/messages/modules/{sender.ModuleId}/outputs/{output}" : $"/messages/modules/{sender.ModuleId}";
         _counters.MessageReceived();
-        await RouteAsync(new RoutingMessage(source, message.Payload.ToArray(), props, sys), ct).ConfigureAwait(false);
+        return RouteAsync(new RoutingMessage(source, message.Payload.ToArray(), props, sys), ct);
     }
 
-    /// <summary>Evaluates every route; stores one copy per distinct endpoint (highest priority among the matching routes wins).</summary>
-    public async Task RouteAsync(RoutingMessage message, CancellationToken ct)
+    /// <summary>
+    /// Evaluates every route and stores one copy per distinct endpoint (highest priority among the matching routes wins); the task
+    /// completes when they are committed.
+    /// </summary>
+    public Task RouteAsync(RoutingMessage message, CancellationToken ct)
     {
         var config = _config;
         var targets = new Dictionary<(string, string), EnqueueTarget>();
@@ -183,16 +189,15 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         {
             _counters.Dropped("no-route");
             Log.NoRoute(_logger, message.Source);
-            return;
+            return Task.CompletedTask;
         }
 
-        var list = targets.Values.ToList();
-        await _store.EnqueueAsync(message.Body, message.Properties, message.SystemProperties, message.Source, list, _time.GetUtcNow(), ct)
-            .ConfigureAwait(false);
-        foreach (var t in list)
-        {
-            GetDispatcher(t.Target).Signal(t.Priority);
-        }
+        // The routing message owns its body (copied off the MQTT buffer) and dictionaries: the store keeps them for the in-memory
+        // hand-over to the dispatchers. Every copy is offered to its dispatcher by the store once committed.
+        var body = MemoryMarshal.TryGetArray(message.Body, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : message.Body.ToArray();
+        return _store.EnqueueAsync(body, message.Properties, message.SystemProperties, message.Source, [.. targets.Values], _time.GetUtcNow(), ct);
     }
 
     /// <summary>Puts a message straight into a module input's queue (the simulator's inject endpoint).</summary>
@@ -200,9 +205,9 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         IReadOnlyDictionary<string, string> systemProperties, CancellationToken ct)
     {
         var ttl = _config.TimeToLiveSecs;
-        await _store.EnqueueAsync(body, properties, systemProperties, "/simulator/inject",
+        await _store.EnqueueAsync(body.ToArray(), new Dictionary<string, string>(properties, StringComparer.Ordinal),
+            new Dictionary<string, string>(systemProperties, StringComparer.Ordinal), "/simulator/inject",
             [new EnqueueTarget(moduleId, input, 0, ttl, "$inject")], _time.GetUtcNow(), ct).ConfigureAwait(false);
-        GetDispatcher(moduleId).Signal(0);
     }
 
     private async Task<DeliveryResult> DeliverUpstreamAsync(StoredMessage m, CancellationToken ct)
@@ -536,6 +541,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _store.Committed = null;
         foreach (var d in _dispatchers.Values)
         {
             await d.DisposeAsync().ConfigureAwait(false);

@@ -263,6 +263,122 @@ public sealed class StoreAndForwardTests
     }
 
     [Fact]
+    public async Task ModuleInput_UrgentMessageWhileCaughtUp_OvertakesLessUrgentOnesAlreadyQueued()
+    {
+        await using var host = await HubTestHost.StartAsync(
+            HubTestHost.Deployment(HubTestHost.Routes(
+                ("low", "FROM /messages/modules/sensor/outputs/low INTO BrokeredEndpoint(\"/modules/filter/inputs/in\")", 5, null),
+                ("high", "FROM /messages/modules/sensor/outputs/high INTO BrokeredEndpoint(\"/modules/filter/inputs/in\")", 0, null)), 7200, "sensor", "filter"),
+            o => o.MessageAckTimeout = TimeSpan.FromSeconds(10));
+        var filter = await host.ConnectModuleAsync("filter");
+        var got = System.Threading.Channels.Channel.CreateUnbounded<MQTTnet.MqttApplicationMessageReceivedEventArgs>();
+        filter.ApplicationMessageReceivedAsync += e =>
+        {
+            e.AutoAcknowledge = false;
+            got.Writer.TryWrite(e);
+            return Task.CompletedTask;
+        };
+        await filter.SubscribeAsync(new MQTTnet.MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter("devices/dev1/modules/filter/#", MqttQualityOfServiceLevel.AtLeastOnce).Build(), HubTestHost.Ct);
+        var sensor = await host.ConnectModuleAsync("sensor");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(HubTestHost.Ct);
+        timeout.CancelAfter(HubTestHost.Wait);
+
+        // The dispatcher has read its (empty) queue and delivers the first message: it is caught up, so the next messages reach it
+        // in memory while the first waits for its PUBACK. The urgent one must still go before the less urgent ones queued before it.
+        await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "low", Body(0)), HubTestHost.Ct);
+        var first = await got.Reader.ReadAsync(timeout.Token);
+        Seq(first.ApplicationMessage.Payload.ToArray()).ShouldBe(0);
+        for (var i = 1; i <= 4; i++)
+        {
+            (await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "low", Body(i)), HubTestHost.Ct)).IsSuccess.ShouldBeTrue();
+        }
+
+        (await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "high", Body(100)), HubTestHost.Ct)).IsSuccess.ShouldBeTrue();
+        await first.AcknowledgeAsync(HubTestHost.Ct);
+        var order = new List<int>();
+        while (order.Count < 5)
+        {
+            var e = await got.Reader.ReadAsync(timeout.Token);
+            order.Add(Seq(e.ApplicationMessage.Payload.ToArray()));
+            await e.AcknowledgeAsync(HubTestHost.Ct);
+        }
+
+        order.ShouldBe([100, 1, 2, 3, 4]);
+        await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().MessagesDelivered == 6, "every message to be acknowledged");
+        (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Publish_StoreWriteBlocked_NoPubackUntilCommitted()
+    {
+        await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(("up", SensorUpstream, null, null)), 7200, "sensor"));
+        var sensor = await host.ConnectModuleAsync("sensor");
+        using var upstream = new CancellationTokenSource(HubTestHost.Wait);
+        var stream = host.Sim.ReadUpstreamAsync(upstream.Token);
+
+        // Another connection holds SQLite's write lock: the hub cannot commit, so it must not acknowledge (PUBACK = stored).
+        using var blocker = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(host.StateDirectory, "hub.db")};Pooling=false");
+        blocker.Open();
+        using (var begin = blocker.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            begin.ExecuteNonQuery();
+        }
+
+        var publishes = Enumerable.Range(0, 3).Select(i => sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct)).ToList();
+        await Task.Delay(TimeSpan.FromMilliseconds(600), TimeProvider.System, HubTestHost.Ct);
+        publishes.ShouldAllBe(p => !p.IsCompleted);
+
+        using (var rollback = blocker.CreateCommand())
+        {
+            rollback.CommandText = "ROLLBACK";
+            rollback.ExecuteNonQuery();
+        }
+
+        (await Task.WhenAll(publishes).WaitAsync(HubTestHost.Wait, HubTestHost.Ct)).ShouldAllBe(r => r.IsSuccess);
+        (await host.ReadUpstreamAsync(3, stream)).Select(m => Seq(m.Body)).ShouldBe([0, 1, 2]);
+    }
+
+    [Fact]
+    public async Task ModuleInput_PipelinedPublishes_AllDeliveredOnceInOrder()
+    {
+        await using var host = await HubTestHost.StartAsync(
+            HubTestHost.Deployment(HubTestHost.Routes(("m2m", SensorToFilter, null, null)), 7200, "sensor", "filter"),
+            o => o.MaxInFlightPerModule = 8);
+        var filter = await host.StartModuleAsync("filter");
+        var sensor = await host.ConnectModuleAsync("sensor");
+
+        // 16 publishes in flight on one connection: their rows share commits, each PUBACK still waits for its own commit.
+        const int n = 500;
+        using var window = new SemaphoreSlim(16);
+        var pending = new List<Task<MQTTnet.MqttClientPublishResult>>();
+        for (var i = 0; i < n; i++)
+        {
+            await window.WaitAsync(HubTestHost.Ct);
+            pending.Add(PublishAsync(i));
+        }
+
+        (await Task.WhenAll(pending)).ShouldAllBe(r => r.IsSuccess);
+        (await filter.TakeAsync(n)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(0, n));
+        await filter.ShouldReceiveNothingAsync(TimeSpan.FromMilliseconds(300));
+        await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().MessagesDelivered == n, "every message to be acknowledged");
+        (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues.ShouldBeEmpty();
+
+        async Task<MQTTnet.MqttClientPublishResult> PublishAsync(int i)
+        {
+            try
+            {
+                return await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct);
+            }
+            finally
+            {
+                window.Release();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Inject_ThroughSimulator_DeliveredToModuleInput()
     {
         await using var host = await HubTestHost.StartAsync(HubTestHost.Deployment(HubTestHost.Routes(), 7200, "filter"));

@@ -20,6 +20,7 @@ public sealed class HubThroughputSuite : IBenchSuite
 {
     private const int Window = 16;
     private const int Rounds = 3;
+    private const int WarmupRounds = 2;
 
     public string Name => "hub";
 
@@ -63,10 +64,15 @@ public sealed class HubThroughputSuite : IBenchSuite
             Console.WriteLine($"|---|---|---|---|---|---|---|");
             foreach (var (size, count) in new[] { (1024, scale), (50 * 1024, Math.Max(200, scale / 5)) })
             {
-                // Warm-up every path, then alternate rounds and take the median of each (the machine is shared and noisy).
-                await RunHubAsync(hub, ca, size, 200);
-                await RunHubAsync(pipelined, ca2, size, 200);
-                await RunMosquittoAsync(mosquittoPort, ca, size, 200);
+                // Warm-up every path (long enough for the JIT's tier-1 code to be in place on both sides: the clients are .NET on
+                // both), then alternate rounds and take the median of each (the machine is shared and noisy).
+                for (var w = 0; w < WarmupRounds; w++)
+                {
+                    await RunHubAsync(hub, ca, size, Math.Max(200, count / 3));
+                    await RunHubAsync(pipelined, ca2, size, Math.Max(200, count / 3));
+                    await RunMosquittoAsync(mosquittoPort, ca, size, Math.Max(200, count / 3));
+                }
+
                 var hubRates = new List<double>();
                 var pipeRates = new List<double>();
                 var mosqRates = new List<double>();

@@ -4,6 +4,7 @@ using System.Net;
 using Edge.Hub.Security;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
@@ -12,7 +13,7 @@ namespace Edge.Hub.Broker;
 /// <summary>What the broker hands to the hub after authentication and authorization.</summary>
 internal interface IBrokerHandler
 {
-    /// <summary>Routes and stores a telemetry message; the PUBACK is sent only after this completes.</summary>
+    /// <summary>Routes and stores a telemetry message; the task completes when it is stored, and the PUBACK is sent only after that.</summary>
     Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, MqttApplicationMessage message, CancellationToken ct);
 
     Task OnTwinGetAsync(ClientIdentity sender, string rid, CancellationToken ct);
@@ -41,6 +42,33 @@ internal sealed class ClientState(ClientIdentity identity)
 
     private readonly Dictionary<ushort, TaskCompletionSource<bool>> _inputAcks = [];
     private readonly HashSet<ushort> _earlyAcks = [];
+    private readonly ConcurrentDictionary<ushort, Task> _storing = new();
+
+    /// <summary>The packet id of the QoS 1 PUBLISH this client's receive loop is processing (set before the publish is intercepted).</summary>
+    public volatile int InboundPacketId = -1;
+
+    /// <summary>Telemetry PUBLISHes of this client whose store commit is still running.</summary>
+    public int Storing => _storing.Count;
+
+    /// <summary>Holds back the PUBACK of <paramref name="packetId"/> until <paramref name="stored"/> completes.</summary>
+    public void HoldAck(ushort packetId, Task stored) => _storing[packetId] = stored;
+
+    /// <summary>The store commit the PUBACK of <paramref name="packetId"/> waits for, if any.</summary>
+    public Task? TakeHeldAck(ushort packetId) => _storing.TryRemove(packetId, out var t) ? t : null;
+
+    /// <summary>The connection ended: its packet ids mean nothing any more.</summary>
+    public void ClearHeldAcks()
+    {
+        foreach (var id in _storing.Keys)
+        {
+            if (_storing.TryRemove(id, out var t))
+            {
+                // Nobody waits for these PUBACKs any more: observe a failed store so it is not an unobserved task exception.
+                _ = t.ContinueWith(static f => _ = f.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+    }
 
     /// <summary>
     /// Registers interest in the PUBACK of a module-input PUBLISH by packet id. The ack may already have arrived (the id is only
@@ -111,6 +139,9 @@ internal sealed class MqttBroker : IAsyncDisposable
 {
     private const string IdentityKey = "edge.identity";
 
+    // A client with this many PUBLISHes waiting for their commit is paced: the next one waits for its own commit.
+    private const int MaxHeldAcks = 256;
+
     private readonly SimulatorOptions _options;
     private readonly CertificateAuthority _ca;
     private readonly ConnectAuthenticator _auth;
@@ -149,6 +180,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             .WithEncryptionCertificate(_ca.ServerCertificate)
             .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)
             .WithPersistentSessions()
+            .WithoutPacketFragmentation() // one write (one TLS record) per packet instead of fixed header and rest apart
             .Build();
         var server = new MqttServerFactory().CreateMqttServer(options);
         server.ValidatingConnectionAsync += ValidateAsync;
@@ -159,6 +191,8 @@ internal sealed class MqttBroker : IAsyncDisposable
         server.ClientUnsubscribedTopicAsync += UnsubscribedAsync;
         server.InterceptingPublishAsync += InterceptPublishAsync;
         server.ClientAcknowledgedPublishPacketAsync += AcknowledgedAsync;
+        server.InterceptingInboundPacketAsync += InboundPacketAsync;
+        server.InterceptingOutboundPacketAsync += OutboundPacketAsync;
         await server.StartAsync().ConfigureAwait(false);
         _server = server;
         Port = port;
@@ -314,6 +348,7 @@ internal sealed class MqttBroker : IAsyncDisposable
             c.Connected = false;
             c.Session = null;
             c.FailInputAcks();
+            c.ClearHeldAcks();
             Log.ClientDisconnected(_logger, e.ClientId);
             _handler.OnClientChanged(c.Identity);
         }
@@ -414,6 +449,55 @@ internal sealed class MqttBroker : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    private Task InboundPacketAsync(InterceptingPacketEventArgs e)
+    {
+        if (e.Packet is MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtLeastOnce } publish &&
+            _clients.TryGetValue(e.ClientId, out var c))
+        {
+            c.InboundPacketId = publish.PacketIdentifier;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A PUBACK to a publisher goes out only once the message is stored; if storing failed, none goes out and the connection closes.</summary>
+    private Task OutboundPacketAsync(InterceptingPacketEventArgs e)
+    {
+        if (e.Packet is not MqttPubAckPacket ack || !_clients.TryGetValue(e.ClientId, out var c) || c.TakeHeldAck(ack.PacketIdentifier) is not { } stored ||
+            stored.IsCompletedSuccessfully)
+        {
+            return Task.CompletedTask;
+        }
+
+        return WaitStoredAsync(e, stored);
+    }
+
+    private async Task WaitStoredAsync(InterceptingPacketEventArgs e, Task stored)
+    {
+        try
+        {
+            await stored.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            e.ProcessPacket = false;
+            Log.StoreFailed(_logger, e.ClientId, ex);
+            _ = CloseAsync(e.ClientId);
+        }
+    }
+
+    private async Task CloseAsync(string clientId)
+    {
+        try
+        {
+            await DisconnectAsync(clientId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.StoreFailed(_logger, clientId, ex);
+        }
+    }
+
     private void Refuse(InterceptingPublishEventArgs e, string reason)
     {
         _counters.Refused(reason);
@@ -476,7 +560,17 @@ internal sealed class MqttBroker : IAsyncDisposable
                 return;
             }
 
-            await _handler.OnTelemetryAsync(id, parsed, message, e.CancellationToken).ConfigureAwait(false);
+            var stored = _handler.OnTelemetryAsync(id, parsed, message, e.CancellationToken);
+            if (!stored.IsCompleted && message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtLeastOnce &&
+                _clients.TryGetValue(e.ClientId, out var state) && state.InboundPacketId is >= 0 and var packetId && state.Storing < MaxHeldAcks)
+            {
+                // Pipelined: the receive loop goes on with the next PUBLISH (whose rows can share the commit) while the PUBACK of
+                // this one is held back in the send path until its rows are committed (OutboundPacketAsync).
+                state.HoldAck((ushort)packetId, stored);
+                return;
+            }
+
+            await stored.ConfigureAwait(false);
             return;
         }
 

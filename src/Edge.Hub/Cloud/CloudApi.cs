@@ -33,7 +33,13 @@ internal sealed class CloudApi : IAsyncDisposable
     public static async Task<CloudApi> StartAsync(EdgeHubSimulator sim, HubEngine engine, ConnectAuthenticator auth, SimulatorOptions options,
         ILoggerFactory loggerFactory, TimeProvider time, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No appsettings reload: its file watcher would watch the working directory recursively (the hub's state directory,
+        // whose WAL changes on every message, may be below it).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.ApiPort));

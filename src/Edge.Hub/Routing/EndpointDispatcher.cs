@@ -16,11 +16,23 @@ internal enum DeliveryResult
 }
 
 /// <summary>
-/// Drains the store for one target (<c>$upstream</c> or one module) in priority then arrival order, one message at a time,
-/// deleting a message only after the endpoint took it. Expired messages are dropped (counted), never delivered.
+/// Drains the store for one target (<c>$upstream</c> or one module) in priority then arrival order, with up to a window of
+/// deliveries outstanding, deleting a message only after the endpoint took it. Expired messages are dropped (counted), never delivered.
 /// </summary>
+/// <remarks>
+/// Messages come from two places: a read of the store (at start, for a backlog, after a failed delivery or an idle interval) and,
+/// once a read has returned the whole queue, the store's commits handed over in memory (<see cref="Offer"/>), so a caught-up
+/// dispatcher never reads back what was just written. Both feed one priority queue ordered like the store (priority, then
+/// seq); if it grows past a bound, the in-memory feed is dropped and the store is read again.
+/// </remarks>
 internal sealed class EndpointDispatcher : IAsyncDisposable
 {
+    private const int ReadBatch = 64;
+    private const int MaxBuffered = 1024;
+    private const long MaxBufferedBytes = 16 * 1024 * 1024;
+    private const int MaxPendingDeletes = 256;
+    private static readonly TimeSpan FlushDelay = TimeSpan.FromMilliseconds(20);
+
     private readonly string _target;
     private readonly HubStore _store;
     private readonly Func<StoredMessage, CancellationToken, Task<Task<DeliveryResult>>> _deliver;
@@ -35,9 +47,11 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
     private int _pendingPriority = int.MaxValue;
     private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
 
-    // Delivered but not yet deleted: flushed in one transaction before the queue is read again (a crash in between
-    // redelivers them: at-least-once, as edgeHub).
-    private readonly List<long> _delivered = [];
+    // Known, not yet delivered messages in delivery order; _live: every later commit for this target is offered here.
+    private readonly Lock _lock = new();
+    private readonly PriorityQueue<StoredMessage, (int Priority, long Seq)> _ready = new();
+    private long _readyBytes;
+    private bool _live;
 
     /// <summary>Starts the dispatcher for one target.</summary>
     /// <param name="target"><c>$upstream</c> or a module id.</param>
@@ -69,11 +83,32 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
     public void Wake() => _signal.Writer.TryWrite(true);
 
     /// <summary>
-    /// Wakes the dispatcher for newly stored messages of <paramref name="priority"/> (lower = more urgent): a dispatcher
-    /// delivering less urgent messages stops after the current ones and re-reads the queue head.
+    /// A message for this target was committed (called by the store in commit order). A caught-up dispatcher takes it in
+    /// memory; otherwise it is read from the store later. A dispatcher delivering a less urgent backlog batch stops after the
+    /// current deliveries and re-reads the queue head.
     /// </summary>
-    public void Signal(int priority)
+    public void Offer(StoredMessage message)
     {
+        lock (_lock)
+        {
+            if (_live)
+            {
+                if (_ready.Count >= MaxBuffered || _readyBytes + message.Body.Length > MaxBufferedBytes)
+                {
+                    // Too far behind: the store has all of it; go back to reading it.
+                    _live = false;
+                    _ready.Clear();
+                    _readyBytes = 0;
+                }
+                else
+                {
+                    _ready.Enqueue(message, (message.Priority, message.Seq));
+                    _readyBytes += message.Body.Length;
+                }
+            }
+        }
+
+        var priority = message.Priority;
         int current;
         do
         {
@@ -102,34 +137,76 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         _cts.Dispose();
     }
 
-    private async Task WaitAsync(CancellationToken ct)
+    /// <summary>Waits for a signal or the idle interval; true when signalled.</summary>
+    private Task<bool> WaitAsync(CancellationToken ct) => WaitAsync(_idle, ct);
+
+    private async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
+        if (_signal.Reader.TryRead(out _))
+        {
+            return true;
+        }
+
+        // A cancelled read leaves no waiter behind (a timed-out one would swallow the next signal).
+        using var timer = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
         try
         {
-            await _signal.Reader.ReadAsync(ct).AsTask().WaitAsync(_idle, _time, ct).ConfigureAwait(false);
+            await _signal.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
+            return true;
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            return false;
         }
     }
 
-    private void CountExpired(List<StoredMessage> expired)
+    private void CountExpired(StoredMessage m)
     {
-        foreach (var m in expired)
+        _counters.Dropped("expired");
+        Log.MessageExpired(_logger, m.Seq, m.Endpoint, m.EnqueuedAt);
+    }
+
+    /// <summary>Takes the store's read as the new content of the ready queue (called by the store with its lock held).</summary>
+    private void Load(List<StoredMessage> live, bool complete)
+    {
+        lock (_lock)
         {
-            _counters.Dropped("expired");
-            Log.MessageExpired(_logger, m.Seq, m.Endpoint, m.EnqueuedAt);
+            _ready.Clear();
+            _readyBytes = 0;
+            foreach (var m in live)
+            {
+                _ready.Enqueue(m, (m.Priority, m.Seq));
+                _readyBytes += m.Body.Length;
+            }
+
+            _live = complete;
         }
     }
 
-    private async Task<DeliveryResult> CompleteAsync((StoredMessage Message, Task<DeliveryResult> Outcome) delivery)
+    /// <summary>Forgets the in-memory messages: the next step reads the store.</summary>
+    private void Invalidate()
+    {
+        lock (_lock)
+        {
+            _live = false;
+            _ready.Clear();
+            _readyBytes = 0;
+        }
+    }
+
+    private async Task<DeliveryResult> CompleteAsync((StoredMessage Message, Task<DeliveryResult> Outcome) delivery, CancellationToken ct)
     {
         var result = await delivery.Outcome.ConfigureAwait(false);
         switch (result)
         {
             case DeliveryResult.Delivered:
-                _delivered.Add(delivery.Message.Seq);
                 _counters.MessageDelivered(delivery.Message.Endpoint, delivery.Message.Target == HubStore.Upstream);
+                if (_store.DeleteLater(delivery.Message.Seq) >= MaxPendingDeletes)
+                {
+                    await _store.FlushDeletesAsync(ct).ConfigureAwait(false);
+                }
+
                 break;
             case DeliveryResult.Retry:
                 _counters.Redelivered();
@@ -141,64 +218,127 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         return result;
     }
 
+    /// <summary>Waits for every outstanding delivery; returns the first outcome that was not a delivery (or Delivered).</summary>
+    private async Task<DeliveryResult> DrainAsync(Queue<(StoredMessage Message, Task<DeliveryResult> Outcome)> inFlight, CancellationToken ct)
+    {
+        var stop = DeliveryResult.Delivered;
+        while (inFlight.Count > 0)
+        {
+            var r = await CompleteAsync(inFlight.Dequeue(), ct).ConfigureAwait(false);
+            stop = stop == DeliveryResult.Delivered ? r : stop;
+        }
+
+        return stop;
+    }
+
     private async Task RunAsync(CancellationToken ct)
     {
+        var inFlight = new Queue<(StoredMessage Message, Task<DeliveryResult> Outcome)>();
+        var read = true;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await _store.DeleteAsync(_delivered, ct).ConfigureAwait(false);
-                _delivered.Clear();
-                _signal.Reader.TryRead(out _);
-                Volatile.Write(ref _pendingPriority, int.MaxValue);
-                var now = _time.GetUtcNow();
-                var sweep = now - _lastSweep >= _idle;
-                if (sweep)
-                {
-                    _lastSweep = now;
-                }
-
-                var (live, expired) = await _store.PeekAsync(_target, now, 32, sweep, ct).ConfigureAwait(false);
-                CountExpired(expired);
-                if (live.Count == 0)
-                {
-                    await WaitAsync(ct).ConfigureAwait(false);
-                    continue;
-                }
-
-                var inFlight = new Queue<(StoredMessage Message, Task<DeliveryResult> Outcome)>();
                 var stop = DeliveryResult.Delivered;
-                foreach (var m in live)
+                if (read)
                 {
-                    if (m.ExpiresAt <= _time.GetUtcNow())
+                    stop = await DrainAsync(inFlight, ct).ConfigureAwait(false);
+                    if (stop == DeliveryResult.Delivered)
                     {
-                        await _store.DeleteAsync(m.Seq, ct).ConfigureAwait(false);
-                        CountExpired([m]);
+                        _signal.Reader.TryRead(out _);
+                        Volatile.Write(ref _pendingPriority, int.MaxValue);
+                        var now = _time.GetUtcNow();
+                        var sweep = now - _lastSweep >= _idle;
+                        if (sweep)
+                        {
+                            _lastSweep = now;
+                        }
+
+                        foreach (var m in await _store.PeekAsync(_target, now, ReadBatch, sweep, Load, ct).ConfigureAwait(false))
+                        {
+                            CountExpired(m);
+                        }
+
+                        read = false;
+                    }
+                }
+
+                StoredMessage? next = null;
+                var live = false;
+                if (stop == DeliveryResult.Delivered)
+                {
+                    lock (_lock)
+                    {
+                        live = _live;
+                        if (_ready.TryDequeue(out next, out _))
+                        {
+                            _readyBytes -= next.Body.Length;
+                        }
+                    }
+                }
+
+                if (stop == DeliveryResult.Delivered && next is null)
+                {
+                    if (!live)
+                    {
+                        // End of a backlog batch: read the next one.
+                        read = true;
                         continue;
                     }
 
-                    inFlight.Enqueue((m, await _deliver(m, ct).ConfigureAwait(false)));
+                    if (inFlight.Count > 0)
+                    {
+                        stop = await CompleteAsync(inFlight.Dequeue(), ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // Caught up and idle. The deletes of delivered messages ride on the next commit; if no message comes
+                        // shortly, delete them now and wait for an offer. After an idle interval, read the store again (expiry sweep).
+                        if (!await WaitAsync(FlushDelay, ct).ConfigureAwait(false))
+                        {
+                            await _store.FlushDeletesAsync(ct).ConfigureAwait(false);
+                            read = !await WaitAsync(_idle, ct).ConfigureAwait(false);
+                        }
+
+                        continue;
+                    }
+                }
+
+                if (next is not null)
+                {
+                    if (!live && Volatile.Read(ref _pendingPriority) < next.Priority)
+                    {
+                        // A more urgent message arrived while delivering a backlog batch: re-read the queue head (this one is still stored).
+                        Invalidate();
+                        read = true;
+                        continue;
+                    }
+
+                    if (next.ExpiresAt <= _time.GetUtcNow())
+                    {
+                        _store.DeleteLater(next.Seq);
+                        CountExpired(next);
+                        continue;
+                    }
+
+                    inFlight.Enqueue((next, await _deliver(next, ct).ConfigureAwait(false)));
                     while (inFlight.Count >= _window && stop == DeliveryResult.Delivered)
                     {
-                        stop = await CompleteAsync(inFlight.Dequeue()).ConfigureAwait(false);
+                        stop = await CompleteAsync(inFlight.Dequeue(), ct).ConfigureAwait(false);
                     }
+                }
 
-                    if (stop != DeliveryResult.Delivered || Volatile.Read(ref _pendingPriority) < m.Priority)
+                if (stop != DeliveryResult.Delivered)
+                {
+                    // Not delivered: it is still stored. Finish the window, forget what is in memory and read the store again
+                    // (at once for a retry, after a change or the idle interval when the endpoint is unavailable).
+                    var rest = await DrainAsync(inFlight, ct).ConfigureAwait(false);
+                    Invalidate();
+                    read = true;
+                    if (stop == DeliveryResult.Unavailable || rest == DeliveryResult.Unavailable)
                     {
-                        // Stopped, or a more urgent message arrived since the batch was read: re-read the queue head.
-                        break;
+                        await WaitAsync(ct).ConfigureAwait(false);
                     }
-                }
-
-                while (inFlight.Count > 0)
-                {
-                    var r = await CompleteAsync(inFlight.Dequeue()).ConfigureAwait(false);
-                    stop = stop == DeliveryResult.Delivered ? r : stop;
-                }
-
-                if (stop == DeliveryResult.Unavailable)
-                {
-                    await WaitAsync(ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -208,6 +348,9 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
             catch (Exception ex)
             {
                 Log.DispatcherFailed(_logger, _target, ex);
+                Invalidate();
+                inFlight.Clear();
+                read = true;
                 try
                 {
                     await Task.Delay(_idle, _time, ct).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Edge.Hub.Storage;
@@ -14,8 +15,8 @@ internal sealed record StoredMessage(
     string Source,
     string Route,
     byte[] Body,
-    Dictionary<string, string> Properties,
-    Dictionary<string, string> SystemProperties)
+    IReadOnlyDictionary<string, string> Properties,
+    IReadOnlyDictionary<string, string> SystemProperties)
 {
     public string Endpoint => HubStore.EndpointName(Target, Input);
 }
@@ -27,19 +28,66 @@ internal sealed record EnqueueTarget(string Target, string Input, int Priority, 
 /// The hub's persistent state in one SQLite file (WAL): the store-and-forward queue (one row per routed copy, ordered by
 /// priority then arrival, which keeps FIFO per source, endpoint and priority) and the module twins.
 /// </summary>
+/// <remarks>
+/// Writes are group-committed: every publish adds its rows to a pending list, and one writer loop commits everything pending (and
+/// the delivered rows waiting for deletion) in one transaction with prepared commands. A write's task completes only once its
+/// rows are committed, and the broker sends the PUBACK only then, so a PUBACK still means "in the WAL" (survives kill -9 of the hub).
+/// </remarks>
 internal sealed class HubStore : IDisposable
 {
     public const string Upstream = "$upstream";
 
+    private const string Columns = "seq, target, input, priority, enqueued, expires, source, route, body, props, sysprops";
+
     private readonly SqliteConnection _db;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SqliteCommand _insert;
+    private readonly SqliteCommand _delete;
+    private readonly Lock _pendingLock = new();
+    private List<PendingWrite> _writes = [];
+    private List<long> _deletes = [];
+    private bool _closed;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _writer;
 
-    private HubStore(SqliteConnection db) => _db = db;
+    private int _dirty;
+    private readonly Task _checkpointer;
+
+    private HubStore(SqliteConnection db, string path, TimeProvider time)
+    {
+        _db = db;
+        _insert = db.CreateCommand();
+        _insert.CommandText = """
+            INSERT INTO messages(target, input, priority, enqueued, expires, source, route, body, props, sysprops)
+            VALUES ($t, $i, $p, $e, $x, $s, $r, $b, $pr, $sp)
+            """;
+        foreach (var (name, type) in new[]
+        {
+            ("$t", SqliteType.Text), ("$i", SqliteType.Text), ("$p", SqliteType.Integer), ("$e", SqliteType.Integer), ("$x", SqliteType.Integer),
+            ("$s", SqliteType.Text), ("$r", SqliteType.Text), ("$b", SqliteType.Blob), ("$pr", SqliteType.Text), ("$sp", SqliteType.Text),
+        })
+        {
+            _insert.Parameters.Add(name, type);
+        }
+
+        _delete = db.CreateCommand();
+        _delete.CommandText = "DELETE FROM messages WHERE seq = $q";
+        _delete.Parameters.Add("$q", SqliteType.Integer);
+        _writer = Task.Run(() => WriteLoopAsync(_stop.Token));
+        _checkpointer = Task.Run(() => CheckpointLoopAsync(path, TimeSpan.FromSeconds(1), time, _stop.Token));
+    }
+
+    /// <summary>
+    /// Called with every committed message, in commit (seq) order, while no other store operation runs: a dispatcher that has
+    /// read its whole queue can take new messages from here instead of reading them back.
+    /// </summary>
+    public Action<StoredMessage>? Committed { get; set; }
 
     public static string EndpointName(string target, string input) =>
         target == Upstream ? Upstream : $"modules/{target}/inputs/{input}";
 
-    public static HubStore Open(string directory)
+    public static HubStore Open(string directory, TimeProvider time)
     {
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, "hub.db");
@@ -48,8 +96,9 @@ internal sealed class HubStore : IDisposable
         Execute(db, """
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
+            PRAGMA wal_autocheckpoint=0;
             CREATE TABLE IF NOT EXISTS messages(
-              seq INTEGER PRIMARY KEY AUTOINCREMENT,
+              seq INTEGER PRIMARY KEY,
               target TEXT NOT NULL, input TEXT NOT NULL, priority INTEGER NOT NULL,
               enqueued INTEGER NOT NULL, expires INTEGER NOT NULL,
               source TEXT NOT NULL, route TEXT NOT NULL,
@@ -57,48 +106,82 @@ internal sealed class HubStore : IDisposable
             CREATE INDEX IF NOT EXISTS ix_messages_target ON messages(target, priority, seq);
             CREATE TABLE IF NOT EXISTS twins(module TEXT PRIMARY KEY, doc TEXT NOT NULL);
             """);
-        return new HubStore(db);
+        return new HubStore(db, path, time);
     }
 
-    /// <summary>Stores one copy per target in a single transaction; returns when it is durable in the WAL.</summary>
-    public async Task EnqueueAsync(ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, string> properties,
+    /// <summary>
+    /// Stores one copy per target; the task completes when it is durable in the WAL. The writer loop commits every write pending at
+    /// that moment in one transaction, so concurrent publishes (and a client's pipelined ones) share commits.
+    /// The store keeps <paramref name="body"/> and the property dictionaries: the caller must not change them afterwards.
+    /// </summary>
+    public Task EnqueueAsync(byte[] body, IReadOnlyDictionary<string, string> properties,
         IReadOnlyDictionary<string, string> systemProperties, string source, IReadOnlyList<EnqueueTarget> targets,
         DateTimeOffset now, CancellationToken ct)
     {
-        var props = JsonSerializer.Serialize(properties);
-        var sys = JsonSerializer.Serialize(systemProperties);
-        var bodyBytes = body.ToArray();
+        if (ct.IsCancellationRequested)
+        {
+            return Task.FromCanceled(ct);
+        }
+
+        var write = new PendingWrite(body, properties, systemProperties, JsonSerializer.Serialize(properties),
+            JsonSerializer.Serialize(systemProperties), source, targets, now.ToUnixTimeMilliseconds());
+        lock (_pendingLock)
+        {
+            if (_closed)
+            {
+                return Task.FromException(new ObjectDisposedException(nameof(HubStore)));
+            }
+
+            _writes.Add(write);
+        }
+
+        _wake.Writer.TryWrite(true);
+        return write.Done.Task;
+    }
+
+    private async Task WriteLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (await _wake.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                _wake.Reader.TryRead(out _);
+                await _gate.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    CommitPending();
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Marks delivered messages for deletion: they are deleted in the next transaction (a group commit, a queue read or
+    /// <see cref="FlushDeletesAsync"/>); a crash before that redelivers them (at-least-once, as edgeHub). Returns how many wait.
+    /// </summary>
+    public int DeleteLater(long seq)
+    {
+        lock (_pendingLock)
+        {
+            _deletes.Add(seq);
+            return _deletes.Count;
+        }
+    }
+
+    /// <summary>Deletes the messages marked by <see cref="DeleteLater"/> now.</summary>
+    public async Task FlushDeletesAsync(CancellationToken ct)
+    {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            using var tx = _db.BeginTransaction();
-            using var cmd = _db.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = """
-                INSERT INTO messages(target, input, priority, enqueued, expires, source, route, body, props, sysprops)
-                VALUES ($t, $i, $p, $e, $x, $s, $r, $b, $pr, $sp)
-                """;
-            var pt = cmd.Parameters.Add("$t", SqliteType.Text);
-            var pi = cmd.Parameters.Add("$i", SqliteType.Text);
-            var pp = cmd.Parameters.Add("$p", SqliteType.Integer);
-            cmd.Parameters.AddWithValue("$e", now.ToUnixTimeMilliseconds());
-            var px = cmd.Parameters.Add("$x", SqliteType.Integer);
-            cmd.Parameters.AddWithValue("$s", source);
-            var pr = cmd.Parameters.Add("$r", SqliteType.Text);
-            cmd.Parameters.AddWithValue("$b", bodyBytes);
-            cmd.Parameters.AddWithValue("$pr", props);
-            cmd.Parameters.AddWithValue("$sp", sys);
-            foreach (var t in targets)
-            {
-                pt.Value = t.Target;
-                pi.Value = t.Input;
-                pp.Value = t.Priority;
-                px.Value = t.TimeToLiveSecs < 0 ? long.MaxValue : now.ToUnixTimeMilliseconds() + (t.TimeToLiveSecs * 1000);
-                pr.Value = t.Route;
-                cmd.ExecuteNonQuery();
-            }
-
-            tx.Commit();
+            CommitPending();
         }
         finally
         {
@@ -107,18 +190,20 @@ internal sealed class HubStore : IDisposable
     }
 
     /// <summary>
-    /// The next messages for a target in delivery order (priority, then arrival). With <paramref name="sweepExpired"/>, expired ones are
-    /// deleted and returned separately so the caller can count and log them; they are never delivered (the caller also checks each
-    /// message's expiry before delivering it).
+    /// The next messages for a target in delivery order (priority, then arrival), after applying pending deletes. With
+    /// <paramref name="sweepExpired"/>, expired ones are deleted and returned separately so the caller can count and log them; they
+    /// are never delivered (the caller also checks each message's expiry before delivering it). <paramref name="load"/> gets the
+    /// live messages and whether they are the whole queue, before any later commit can be reported through <see cref="Committed"/>.
     /// </summary>
-    public async Task<(List<StoredMessage> Live, List<StoredMessage> Expired)> PeekAsync(string target, DateTimeOffset now, int max, bool sweepExpired,
-        CancellationToken ct)
+    public async Task<List<StoredMessage>> PeekAsync(string target, DateTimeOffset now, int max, bool sweepExpired,
+        Action<List<StoredMessage>, bool> load, CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            CommitPending();
             var nowMs = now.ToUnixTimeMilliseconds();
-            var expired = !sweepExpired ? [] : Query("SELECT * FROM messages WHERE target = $t AND expires <= $n ORDER BY seq", target, nowMs, int.MaxValue);
+            var expired = !sweepExpired ? [] : Query($"SELECT {Columns} FROM messages WHERE target = $t AND expires <= $n ORDER BY seq", target, nowMs, int.MaxValue);
             if (expired.Count > 0)
             {
                 using var del = _db.CreateCommand();
@@ -128,54 +213,9 @@ internal sealed class HubStore : IDisposable
                 del.ExecuteNonQuery();
             }
 
-            var live = Query("SELECT * FROM messages WHERE target = $t AND expires > $n ORDER BY priority, seq LIMIT $m", target, nowMs, max);
-            return (live, expired);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async Task DeleteAsync(long seq, CancellationToken ct)
-    {
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "DELETE FROM messages WHERE seq = $q";
-            cmd.Parameters.AddWithValue("$q", seq);
-            cmd.ExecuteNonQuery();
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    /// <summary>Deletes delivered messages in one transaction.</summary>
-    public async Task DeleteAsync(IReadOnlyList<long> seqs, CancellationToken ct)
-    {
-        if (seqs.Count == 0)
-        {
-            return;
-        }
-
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            using var tx = _db.BeginTransaction();
-            using var cmd = _db.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = "DELETE FROM messages WHERE seq = $q";
-            var p = cmd.Parameters.Add("$q", SqliteType.Integer);
-            foreach (var seq in seqs)
-            {
-                p.Value = seq;
-                cmd.ExecuteNonQuery();
-            }
-
-            tx.Commit();
+            var live = Query($"SELECT {Columns} FROM messages WHERE target = $t AND expires > $n ORDER BY priority, seq LIMIT $m", target, nowMs, max);
+            load(live, live.Count < max);
+            return expired;
         }
         finally
         {
@@ -211,6 +251,7 @@ internal sealed class HubStore : IDisposable
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
+            CommitPending();
             using var cmd = _db.CreateCommand();
             cmd.CommandText = "SELECT target, input, priority, COUNT(*) FROM messages GROUP BY target, input, priority ORDER BY target, input, priority";
             using var r = cmd.ExecuteReader();
@@ -269,6 +310,29 @@ internal sealed class HubStore : IDisposable
 
     public void Dispose()
     {
+        // Stop the writer, then commit what is still pending (nobody is told about it any more).
+        _stop.Cancel();
+        _writer.Wait();
+        _checkpointer.Wait();
+        Committed = null;
+        lock (_pendingLock)
+        {
+            _closed = true;
+        }
+
+        _gate.Wait();
+        try
+        {
+            CommitPending();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        _stop.Dispose();
+        _insert.Dispose();
+        _delete.Dispose();
         _db.Dispose();
         _gate.Dispose();
     }
@@ -285,25 +349,185 @@ internal sealed class HubStore : IDisposable
         while (r.Read())
         {
             list.Add(new StoredMessage(
-                r.GetInt64(r.GetOrdinal("seq")),
-                r.GetString(r.GetOrdinal("target")),
-                r.GetString(r.GetOrdinal("input")),
-                r.GetInt32(r.GetOrdinal("priority")),
-                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(r.GetOrdinal("enqueued"))),
-                ToTime(r.GetInt64(r.GetOrdinal("expires"))),
-                r.GetString(r.GetOrdinal("source")),
-                r.GetString(r.GetOrdinal("route")),
-                (byte[])r["body"],
-                JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(r.GetOrdinal("props")))!,
-                JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(r.GetOrdinal("sysprops")))!));
+                r.GetInt64(0),
+                r.GetString(1),
+                r.GetString(2),
+                r.GetInt32(3),
+                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+                ToTime(r.GetInt64(5)),
+                r.GetString(6),
+                r.GetString(7),
+                (byte[])r[8],
+                JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(9))!,
+                JsonSerializer.Deserialize<Dictionary<string, string>>(r.GetString(10))!));
         }
 
         return list;
     }
 
+    /// <summary>
+    /// Commits every pending write and delete in one transaction and completes the writers (call with the gate held). On failure the
+    /// writers see the exception (no PUBACK) and the deletes stay pending.
+    /// </summary>
+    private void CommitPending()
+    {
+        List<PendingWrite> writes;
+        List<long> deletes;
+        lock (_pendingLock)
+        {
+            if (_writes.Count == 0 && _deletes.Count == 0)
+            {
+                return;
+            }
+
+            writes = _writes;
+            deletes = _deletes;
+            _writes = [];
+            _deletes = [];
+        }
+
+        List<StoredMessage> committed;
+        try
+        {
+            committed = Write(writes, deletes);
+        }
+        catch (Exception ex)
+        {
+            lock (_pendingLock)
+            {
+                _deletes.AddRange(deletes);
+            }
+
+            foreach (var w in writes)
+            {
+                w.Done.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        foreach (var w in writes)
+        {
+            w.Done.TrySetResult();
+        }
+
+        var committedHandler = Committed;
+        if (committedHandler is not null)
+        {
+            foreach (var m in committed)
+            {
+                committedHandler(m);
+            }
+        }
+    }
+
+    private List<StoredMessage> Write(List<PendingWrite> writes, List<long> deletes)
+    {
+        using var tx = _db.BeginTransaction();
+        _insert.Transaction = tx;
+        var p = _insert.Parameters;
+        var committed = new List<StoredMessage>();
+        foreach (var w in writes)
+        {
+            p[3].Value = w.NowMs;
+            p[5].Value = w.Source;
+            p[7].Value = w.Body;
+            p[8].Value = w.PropsJson;
+            p[9].Value = w.SysJson;
+            foreach (var t in w.Targets)
+            {
+                var expires = t.TimeToLiveSecs < 0 ? long.MaxValue : w.NowMs + (t.TimeToLiveSecs * 1000);
+                p[0].Value = t.Target;
+                p[1].Value = t.Input;
+                p[2].Value = t.Priority;
+                p[4].Value = expires;
+                p[6].Value = t.Route;
+                _insert.ExecuteNonQuery();
+                var seq = SQLitePCL.raw.sqlite3_last_insert_rowid(_db.Handle);
+                committed.Add(new StoredMessage(seq, t.Target, t.Input, t.Priority, DateTimeOffset.FromUnixTimeMilliseconds(w.NowMs), ToTime(expires),
+                    w.Source, t.Route, w.Body, w.Properties, w.SystemProperties));
+            }
+        }
+
+        // Deletes after the inserts: a new row never takes the seq of a row deleted in the same transaction.
+        _delete.Transaction = tx;
+        var q = _delete.Parameters[0];
+        foreach (var seq in deletes)
+        {
+            q.Value = seq;
+            _delete.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+        _delete.Transaction = null;
+        _insert.Transaction = null;
+        if (writes.Count > 0)
+        {
+            Interlocked.Exchange(ref _dirty, 1);
+        }
+
+        return committed;
+    }
+
+    /// <summary>
+    /// Copies the WAL into the database file every <paramref name="interval"/> from a second connection, so the fsyncs of a
+    /// checkpoint never hold up a commit (and so a PUBACK). Commits themselves only append to the WAL (synchronous=NORMAL).
+    /// </summary>
+    private async Task CheckpointLoopAsync(string path, TimeSpan interval, TimeProvider time, CancellationToken ct)
+    {
+        using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(interval, time, ct).ConfigureAwait(false);
+                if (Interlocked.Exchange(ref _dirty, 0) == 1)
+                {
+                    try
+                    {
+                        cmd.ExecuteNonQuery();
+                    }
+                    catch (SqliteException)
+                    {
+                        // Busy: the next round (or closing the store) checkpoints; the WAL keeps everything meanwhile.
+                        Interlocked.Exchange(ref _dirty, 1);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
     private static DateTimeOffset ToTime(long ms) => ms >= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
         ? DateTimeOffset.MaxValue
         : DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private sealed class PendingWrite(byte[] body, IReadOnlyDictionary<string, string> properties, IReadOnlyDictionary<string, string> systemProperties,
+        string propsJson, string sysJson, string source, IReadOnlyList<EnqueueTarget> targets, long nowMs)
+    {
+        public byte[] Body { get; } = body;
+
+        public IReadOnlyDictionary<string, string> Properties { get; } = properties;
+
+        public IReadOnlyDictionary<string, string> SystemProperties { get; } = systemProperties;
+
+        public string PropsJson { get; } = propsJson;
+
+        public string SysJson { get; } = sysJson;
+
+        public string Source { get; } = source;
+
+        public IReadOnlyList<EnqueueTarget> Targets { get; } = targets;
+
+        public long NowMs { get; } = nowMs;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     private static void Execute(SqliteConnection db, string sql)
     {
