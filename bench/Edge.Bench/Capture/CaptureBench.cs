@@ -30,6 +30,10 @@ internal sealed class CaptureBench : IBenchSuite
         var rssSeconds = Option(args, "--rss-seconds", 30);
         using var dir = new TempDirectory("capture-bench");
         var video = MakeVideo(Path.Combine(dir.Path, "bench640.avi"));
+        if (OptionText(args, "--phase") is { } phase)
+        {
+            return await ProfilePhaseAsync(phase, video, dir.Path, TimeSpan.FromSeconds(seconds));
+        }
 
         // Warm both paths once, then measure raw, pipeline, raw again (to see drift) and use the mean of the raw runs.
         RawLoop(video, TimeSpan.FromSeconds(1));
@@ -69,6 +73,82 @@ internal sealed class CaptureBench : IBenchSuite
         return 0;
     }
 
+    private static string? OptionText(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>
+    /// Diagnostics (<c>--phase raw|pipe|paced</c>): runs one phase after a warm-up and prints CPU per thread, for profiling
+    /// (e.g. under <c>perf record</c>) without the other phases in the way.
+    /// </summary>
+    private static async Task<int> ProfilePhaseAsync(string phase, string video, string dir, TimeSpan duration)
+    {
+        Func<TimeSpan, Task<Result>> run = phase switch
+        {
+            "raw" => d => Task.FromResult(RawLoop(video, d)),
+            "rawpaced" => d => RawPacedLoopAsync(video, d, 30),
+            "rss" => async d =>
+            {
+                var n = int.Parse(Environment.GetEnvironmentVariable("BENCH_CAMERAS") ?? "4", CultureInfo.InvariantCulture);
+                var m = await RssAsync(dir, d, cameras: n);
+                Console.WriteLine($"rss {n} cameras: {m.RssMb:F1} MB (anon {m.AnonMb:F1}, file {m.FileMb:F1}), {m.Frames} frames");
+                return new Result(1, 0, 0);
+            },
+            "pipe" => d => PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir, d),
+            "paced" => d => PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir, d),
+            _ => throw new ArgumentException($"unknown phase '{phase}' (raw, pipe, paced)"),
+        };
+        if (phase == "rss")
+        {
+            await run(duration);
+            return 0;
+        }
+
+        await run(TimeSpan.FromSeconds(Environment.GetEnvironmentVariable("BENCH_WARMUP") is { } w ? double.Parse(w, CultureInfo.InvariantCulture) : 1));
+        var before = ThreadCpu();
+        var gc0 = GC.CollectionCount(0);
+        var alloc0 = GC.GetTotalAllocatedBytes();
+        var result = await run(duration);
+        var after = ThreadCpu();
+        Console.WriteLine($"{phase}: {result.Frames} frames, {result.Fps:F1} fps, {result.CpuMsPerFrame:F3} ms CPU/frame, skipped {result.Skipped}, ticks {result.Ticks}, " +
+            $"gen0 GCs {GC.CollectionCount(0) - gc0}, allocated {(GC.GetTotalAllocatedBytes() - alloc0) / (double)Math.Max(1, result.Frames):F0} B/frame");
+        foreach (var group in after.Select(a => (a.Value.Name, Ms: a.Value.Ms - (before.TryGetValue(a.Key, out var b) ? b.Ms : 0)))
+            .GroupBy(t => t.Name).Select(g => (Name: g.Key, Ms: g.Sum(t => t.Ms), Count: g.Count())).OrderByDescending(t => t.Ms))
+        {
+            if (group.Ms > 0)
+            {
+                Console.WriteLine($"  {group.Name,-24} x{group.Count,-3} {group.Ms,8:F0} ms  {group.Ms / Math.Max(1, result.Frames):F3} ms/frame");
+            }
+        }
+
+        return 0;
+    }
+
+    private static Dictionary<int, (string Name, double Ms)> ThreadCpu()
+    {
+        var result = new Dictionary<int, (string Name, double Ms)>();
+        var tick = 1000.0 / 100; // USER_HZ
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var close = stat.LastIndexOf(')');
+                var name = stat[(stat.IndexOf('(') + 1)..close];
+                var fields = stat[(close + 2)..].Split(' ');
+                var ms = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * tick;
+                result[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] = (name, ms);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return result;
+    }
+
     private static int Option(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
@@ -91,9 +171,40 @@ internal sealed class CaptureBench : IBenchSuite
         return path;
     }
 
-    private sealed record Result(long Frames, double Fps, double CpuMsPerFrame, long Skipped = 0, long Stale = 0);
+    private sealed record Result(long Frames, double Fps, double CpuMsPerFrame, long Skipped = 0, long Stale = 0, long Ticks = 0);
 
     /// <summary>The baseline: what a hand-written OpenCvSharp loop does per frame (read, encode), looping the file.</summary>
+    private static async Task<Result> RawPacedLoopAsync(string video, TimeSpan duration, double fps)
+    {
+        using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
+        using var frame = new Mat();
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        long frames = 0;
+        while (sw.Elapsed < duration)
+        {
+            if (!capture.Read(frame) || frame.Empty())
+            {
+                capture.Set(VideoCaptureProperties.PosFrames, 0);
+                continue;
+            }
+
+            Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
+            GC.KeepAlive(jpeg);
+            frames++;
+            if (TimeSpan.FromSeconds(frames / fps) - sw.Elapsed is { Ticks: > 0 } wait)
+            {
+                await Task.Delay(wait, TimeProvider.System);
+            }
+        }
+
+        sw.Stop();
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+        return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
+    }
+
     private static Result RawLoop(string video, TimeSpan duration)
     {
         using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
@@ -147,6 +258,7 @@ internal sealed class CaptureBench : IBenchSuite
         var sent0 = pipeline.Counters.Sent;
         var skipped0 = pipeline.Counters.Skipped;
         var stale0 = pipeline.Counters.DroppedStale;
+        var ticks0 = pipeline.Counters.Ticks;
         var sw = Stopwatch.StartNew();
         await Task.Delay(duration, TimeProvider.System);
         var frames = pipeline.Counters.Sent - sent0;
@@ -155,8 +267,9 @@ internal sealed class CaptureBench : IBenchSuite
         var elapsed = sw.Elapsed.TotalSeconds;
         var skipped = pipeline.Counters.Skipped - skipped0;
         var stale = pipeline.Counters.DroppedStale - stale0;
+        var ticks = pipeline.Counters.Ticks - ticks0;
         await pipeline.DisposeAsync();
-        return new Result(frames, frames / elapsed, cpu / frames, skipped, stale);
+        return new Result(frames, frames / elapsed, cpu / frames, skipped, stale, ticks);
     }
 
     /// <summary>Starts the real module process with four cameras against a TLS test edgeHub and samples its RSS.</summary>
@@ -212,6 +325,13 @@ internal sealed class CaptureBench : IBenchSuite
         if (child.HasExited || samples.Count == 0)
         {
             throw new InvalidOperationException($"the module exited early (code {(child.HasExited ? child.ExitCode : 0)})");
+        }
+
+        if (Environment.GetEnvironmentVariable("BENCH_SMAPS") is { Length: > 0 } dump)
+        {
+            Directory.CreateDirectory(dump);
+            File.Copy($"/proc/{child.Id}/smaps", Path.Combine(dump, $"smaps{cameras}"), overwrite: true);
+            File.WriteAllLines(Path.Combine(dump, $"threads{cameras}"), Directory.EnumerateDirectories($"/proc/{child.Id}/task").Select(t => File.ReadAllText(Path.Combine(t, "stat"))));
         }
 
         child.Kill(entireProcessTree: true);
