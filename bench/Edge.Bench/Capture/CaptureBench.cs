@@ -89,6 +89,7 @@ internal sealed class CaptureBench : IBenchSuite
         {
             "raw" => d => Task.FromResult(RawLoop(video, d)),
             "rawpaced" => d => RawPacedLoopAsync(video, d, 30),
+            "packets" => d => Task.FromResult(PacketLoop(video, d)),
             "rss" => async d =>
             {
                 var n = int.Parse(Environment.GetEnvironmentVariable("BENCH_CAMERAS") ?? "4", CultureInfo.InvariantCulture);
@@ -197,6 +198,40 @@ internal sealed class CaptureBench : IBenchSuite
             {
                 await Task.Delay(wait, TimeProvider.System);
             }
+        }
+
+        sw.Stop();
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+        return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
+    }
+
+    private static Result PacketLoop(string video, TimeSpan duration)
+    {
+        using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
+        Console.WriteLine($"fourcc {(int)capture.Get(VideoCaptureProperties.FourCC):X8} format {capture.Get(VideoCaptureProperties.Format)} set {capture.Set(VideoCaptureProperties.Format, -1)}");
+        using var packet = new Mat();
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        long frames = 0;
+        while (sw.Elapsed < duration)
+        {
+            if (!capture.Read(packet) || packet.Empty())
+            {
+                capture.Set(VideoCaptureProperties.PosFrames, 0);
+                continue;
+            }
+
+            if (frames == 0)
+            {
+                Console.WriteLine($"packet {packet.Rows}x{packet.Cols} {packet.Type()}");
+            }
+
+            using var frame = Cv2.ImDecode(packet, ImreadModes.Color);
+            Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
+            GC.KeepAlive(jpeg);
+            frames++;
         }
 
         sw.Stop();
