@@ -12,7 +12,9 @@ namespace Edge.Bench.Capture;
 /// <c>capture</c>: (1) capture-and-encode throughput and CPU per frame of the module's camera pipeline for 640x480 against a
 /// raw OpenCvSharp read+encode loop, in the same process and run; (2) resident memory of the real CameraCapture process with
 /// four cameras, connected to a TLS test edgeHub. Options: <c>--seconds N</c> (per throughput phase, default 8),
-/// <c>--rss-seconds N</c> (default 30), <c>--skip-rss</c>.
+/// <c>--rss-seconds N</c> (default 30), <c>--skip-rss</c>. Diagnostics: <c>--phase raw|rawpaced|packets|pipe|paced|rss</c> runs one
+/// phase alone (after a warm-up of <c>BENCH_WARMUP</c> seconds, default 1) and prints CPU per thread, for <c>perf record</c>;
+/// <c>rss</c> takes <c>BENCH_CAMERAS</c> (default 4) and copies the module's smaps to <c>BENCH_SMAPS</c> (a folder) when set.
 /// </summary>
 internal sealed class CaptureBench : IBenchSuite
 {
@@ -43,6 +45,7 @@ internal sealed class CaptureBench : IBenchSuite
         var pipe = await PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir.Path, TimeSpan.FromSeconds(seconds));
         var paced = await PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir.Path, TimeSpan.FromSeconds(seconds));
         var raw2 = RawLoop(video, TimeSpan.FromSeconds(seconds));
+        var rawPaced = await RawPacedLoopAsync(video, TimeSpan.FromSeconds(seconds), 30);
         var rawFps = (raw1.Fps + raw2.Fps) / 2;
         var rawCpu = (raw1.CpuMsPerFrame + raw2.CpuMsPerFrame) / 2;
 
@@ -54,6 +57,7 @@ internal sealed class CaptureBench : IBenchSuite
         Console.WriteLine($"| raw OpenCvSharp Read+ImEncode loop (run 1 / run 2) | {raw1.Fps:F0} / {raw2.Fps:F0} | {raw1.CpuMsPerFrame:F2} / {raw2.CpuMsPerFrame:F2} | 1.00 | 1.00 | |");
         Console.WriteLine($"| CameraCapture pipeline (live reader + pacer + health + encoder + send loop) | {pipe.Fps:F0} | {pipe.CpuMsPerFrame:F2} | **{pipe.Fps / rawFps:F2}x** | {rawCpu / pipe.CpuMsPerFrame:F2}x | fps >= 0.9x |");
         Console.WriteLine($"| CameraCapture pipeline paced at the file's native 30 fps (file source, PeriodicTimer) | {paced.Fps:F1} | {paced.CpuMsPerFrame:F2} | {paced.Fps / 30:F2}x of 30 fps target | {rawCpu / paced.CpuMsPerFrame:F2}x | CPU/frame >= 0.9x |");
+        Console.WriteLine($"| (for reference) the raw loop paced at 30 fps (Task.Delay between frames) | {rawPaced.Fps:F1} | {rawPaced.CpuMsPerFrame:F2} | | {rawCpu / rawPaced.CpuMsPerFrame:F2}x | |");
         Console.WriteLine();
         Console.WriteLine($"pipeline: {pipe.Frames} frames sent, {pipe.Skipped} decoded frames superseded before encoding (latest-frame semantics), {pipe.Stale} stale drops");
 
@@ -174,7 +178,7 @@ internal sealed class CaptureBench : IBenchSuite
 
     private sealed record Result(long Frames, double Fps, double CpuMsPerFrame, long Skipped = 0, long Stale = 0, long Ticks = 0);
 
-    /// <summary>The baseline: what a hand-written OpenCvSharp loop does per frame (read, encode), looping the file.</summary>
+    /// <summary>The raw loop at a fixed rate, to show what pacing alone costs per frame (cold caches, wake-ups).</summary>
     private static async Task<Result> RawPacedLoopAsync(string video, TimeSpan duration, double fps)
     {
         using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
@@ -206,10 +210,11 @@ internal sealed class CaptureBench : IBenchSuite
         return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
     }
 
+    /// <summary>Diagnostics: the raw loop reading Motion-JPEG packets and decoding them with libjpeg-turbo (the module's file path).</summary>
     private static Result PacketLoop(string video, TimeSpan duration)
     {
         using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
-        Console.WriteLine($"fourcc {(int)capture.Get(VideoCaptureProperties.FourCC):X8} format {capture.Get(VideoCaptureProperties.Format)} set {capture.Set(VideoCaptureProperties.Format, -1)}");
+        capture.Set(VideoCaptureProperties.Format, -1);
         using var packet = new Mat();
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
@@ -221,11 +226,6 @@ internal sealed class CaptureBench : IBenchSuite
             {
                 capture.Set(VideoCaptureProperties.PosFrames, 0);
                 continue;
-            }
-
-            if (frames == 0)
-            {
-                Console.WriteLine($"packet {packet.Rows}x{packet.Cols} {packet.Type()}");
             }
 
             using var frame = Cv2.ImDecode(packet, ImreadModes.Color);
@@ -240,6 +240,7 @@ internal sealed class CaptureBench : IBenchSuite
         return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
     }
 
+    /// <summary>The baseline: what a hand-written OpenCvSharp loop does per frame (read, encode), looping the file.</summary>
     private static Result RawLoop(string video, TimeSpan duration)
     {
         using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
