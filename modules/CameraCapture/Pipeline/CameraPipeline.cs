@@ -69,7 +69,6 @@ internal sealed class CameraPipeline : IAsyncDisposable
     // next timer tick (lower latency, and the frame rate is not bounded by the timer's resolution). Pacing-loop state only.
     private readonly Channel<bool> _frameArrived = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, SingleWriter = true });
-    private volatile bool _liveReading;
     private DateTimeOffset _nextDue;
 
     // The pull source in use by the pacing loop (null while (re)connecting) and the signal that it failed.
@@ -346,7 +345,6 @@ internal sealed class CameraPipeline : IAsyncDisposable
     private string ReadLive(IFrameSource source, CancellationToken ct)
     {
         var frame = new Mat();
-        _liveReading = true;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -386,7 +384,6 @@ internal sealed class CameraPipeline : IAsyncDisposable
         }
         finally
         {
-            _liveReading = false;
             frame.Dispose();
         }
 
@@ -408,13 +405,10 @@ internal sealed class CameraPipeline : IAsyncDisposable
         {
             while (true)
             {
-                // Wake on the timer (pull sources, health) or, while a live reader runs, on a new frame.
+                // Wake on the timer (pull sources, health) or on a new frame of a live source.
                 tick ??= timer.WaitForNextTickAsync(ct).AsTask();
-                if (_liveReading && !tick.IsCompleted)
-                {
-                    arrived ??= _frameArrived.Reader.WaitToReadAsync(ct).AsTask();
-                    await Task.WhenAny(tick, arrived).ConfigureAwait(false);
-                }
+                arrived ??= _frameArrived.Reader.WaitToReadAsync(ct).AsTask();
+                await Task.WhenAny(tick, arrived).ConfigureAwait(false);
 
                 var ticked = tick.IsCompleted;
                 if (ticked)
@@ -427,16 +421,11 @@ internal sealed class CameraPipeline : IAsyncDisposable
                     tick = null;
                 }
 
-                if (arrived is { IsCompleted: true })
+                if (arrived.IsCompleted)
                 {
                     await arrived.ConfigureAwait(false);
                     arrived = null;
                     _frameArrived.Reader.TryRead(out _);
-                }
-                else if (!ticked)
-                {
-                    await tick!.ConfigureAwait(false);
-                    continue;
                 }
 
                 var settings = _settings;
