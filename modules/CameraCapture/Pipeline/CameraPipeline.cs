@@ -33,8 +33,9 @@ internal sealed record PipelineContext(
 /// <summary>
 /// One camera: a connect loop (Polly retry with backoff and jitter) that opens the source and, for live sources, reads it
 /// continuously on a dedicated thread keeping only the latest frame; a pacing loop (<see cref="PeriodicTimer"/> on the
-/// <see cref="TimeProvider"/>) that takes the latest frame at the target rate, tracks health, applies the motion gate and
-/// encodes; and a send loop behind a bounded DropOldest channel, so capture never waits for sending.
+/// <see cref="TimeProvider"/>) that takes frames at the target rate (a live frame the moment it is due, a pull source's frame on
+/// each tick), tracks health, applies the motion gate and encodes; and a send loop behind a bounded DropOldest channel, so capture
+/// never waits for sending.
 /// </summary>
 internal sealed class CameraPipeline : IAsyncDisposable
 {
