@@ -83,6 +83,33 @@ public sealed class SourceTests
     }
 
     [Fact]
+    public void VideoFile_FfmpegDecoded_EndOfFileKeepsTheLastFrame()
+    {
+        // The pipeline decodes a pull source into the one buffer snapshots copy: the end of the file must not empty it.
+        using var media = new TestMedia();
+        var path = Path.Combine(media.Root, "grey.mp4");
+        using (var writer = new VideoWriter(path, FourCC.MP4V, 10, new Size(160, 120)))
+        {
+            writer.IsOpened().ShouldBeTrue("VideoWriter mp4v must open");
+            for (var i = 0; i < 5; i++)
+            {
+                using var image = new Mat(120, 160, MatType.CV_8UC3, Scalar.All(TestMedia.LevelOf(i)));
+                writer.Write(image);
+            }
+        }
+
+        SourceSpec.TryParse(path, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera with { Loop = false });
+        source.DecodesPackets.ShouldBeFalse();
+        using var frame = new Mat();
+        source.Read(TimeSpan.FromSeconds(0.45), frame).ShouldBe(ReadStatus.Frame);
+        var last = Cv2.Mean(frame).Val0;
+        source.Read(TimeSpan.FromSeconds(0.5), frame).ShouldBe(ReadStatus.EndOfStream, "frame 5 is the one after the last");
+        frame.Empty().ShouldBeFalse("the last frame is still there");
+        Cv2.Mean(frame).Val0.ShouldBe(last);
+    }
+
+    [Fact]
     public void VideoFile_Loop_RewindsAtTheEnd()
     {
         using var media = new TestMedia();

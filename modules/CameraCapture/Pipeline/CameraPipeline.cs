@@ -55,12 +55,11 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
     // Frame buffers, handed over by swapping references under _latestGate (never copied): _latest is the newest frame the live
     // reader published and the pacing loop has not taken yet; _working is the frame the pacing loop processes (it only reads it,
-    // so snapshots may copy it concurrently); _spare is the pacing loop's private decode target for pull sources. _newest points
-    // at whichever of _latest and _working holds the newest frame, for snapshots.
+    // so snapshots may copy it concurrently; a pull source decodes into it under the lock). _newest points at whichever of
+    // _latest and _working holds the newest frame, for snapshots.
     private readonly Lock _latestGate = new();
     private Mat _latest = new();
     private Mat _working = new();
-    private Mat _spare = new();
     private Mat _newest;
     private long _latestVersion;
     private long _consumedVersion;
@@ -168,7 +167,8 @@ internal sealed class CameraPipeline : IAsyncDisposable
         DateTimeOffset at;
         lock (_latestGate)
         {
-            if (_latestVersion == 0)
+            // A failed decode may have emptied the buffer (FFmpeg releases it at the end of a file).
+            if (_latestVersion == 0 || _newest.Empty())
             {
                 return null;
             }
@@ -218,7 +218,6 @@ internal sealed class CameraPipeline : IAsyncDisposable
         _sequence.Dispose();
         _latest.Dispose();
         _working.Dispose();
-        _spare.Dispose();
         _stop.Dispose();
         Log.CameraStopped(_logger, Id);
     }
@@ -497,7 +496,20 @@ internal sealed class CameraPipeline : IAsyncDisposable
         {
             if (_pullSource is { } pull)
             {
-                var status = pull.Read(_time.GetElapsedTime(_pullOpenedAt), _spare);
+                ReadStatus status;
+                lock (_latestGate)
+                {
+                    // One buffer per pull camera: the source writes the frame where the pacing loop reads it.
+                    status = pull.Read(_time.GetElapsedTime(_pullOpenedAt), _working);
+                    if (status == ReadStatus.Frame)
+                    {
+                        _newest = _working;
+                        _latestVersion++;
+                        _consumedVersion = _latestVersion;
+                        _latestAt = now;
+                    }
+                }
+
                 Counters.SetSkipped(_skippedBase + pull.SkippedFrames);
                 if (pull.ReadErrors > _readErrorsSeen)
                 {
@@ -511,15 +523,6 @@ internal sealed class CameraPipeline : IAsyncDisposable
                 switch (status)
                 {
                     case ReadStatus.Frame:
-                        lock (_latestGate)
-                        {
-                            (_working, _spare) = (_spare, _working);
-                            _newest = _working;
-                            _latestVersion++;
-                            _consumedVersion = _latestVersion;
-                            _latestAt = now;
-                        }
-
                         return true;
                     case ReadStatus.EndOfStream:
                         if (!_ended)

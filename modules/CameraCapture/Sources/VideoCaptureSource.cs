@@ -164,8 +164,9 @@ internal sealed class VideoCaptureSource : IFrameSource
                     return ReadStatus.NoNewFrame;
                 }
             }
-            else if (_position == target && _capture.Read(destination) && !destination.Empty())
+            else if (_position == target && _capture.Grab() && _capture.Retrieve(destination) && !destination.Empty())
             {
+                // Grab, then retrieve: at the end of the file Read would release the destination, which holds the last frame.
                 _position++;
                 _delivered = target;
                 return ReadStatus.Frame;
