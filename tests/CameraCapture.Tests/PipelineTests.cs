@@ -311,6 +311,45 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public async Task LiveSource_FrameArrivingWhenDue_SentAtOnceAndRateStillBounded()
+    {
+        var factory = new LiveSourceFactory();
+        await using var h = new Harness(factory);
+        var cam = await h.StartAsync(new CameraSettings { Id = "usb", Source = "/dev/video0", Fps = 5 });
+        var camera = factory.Opened.Single();
+
+        // A tick with no frame: nothing to send. The slot stays open.
+        await h.TickAsync(cam, 1, waitSent: false);
+        cam.Counters.Sent.ShouldBe(0);
+
+        // The frame arrives after its slot began: it is sent at once, without waiting for the next tick (time stands still).
+        camera.Deliver();
+        var m = await h.Client.NextAsync(CaptureService.FramesOutput);
+        using (var decoded = Cv2.ImDecode(m.Body.ToArray(), ImreadModes.Color))
+        {
+            TestMedia.IndexOf(decoded).ShouldBe(1);
+        }
+
+        cam.Counters.Ticks.ShouldBe(1, "sent on arrival, not on a tick");
+
+        // The next frame arrives early in the next slot: it waits for its slot; a newer one supersedes it meanwhile.
+        camera.Deliver(2);
+        await Harness.Eventually(() => camera.Delivered == 3, "2 more frames read");
+        await Harness.Eventually(() => cam.Counters.Skipped == 1, "the first of them superseded");
+        cam.Counters.Sent.ShouldBe(1, "not due yet: at most one frame per period");
+        await h.TickAsync(cam, 1);
+        cam.Counters.Sent.ShouldBe(2);
+        using (var decoded = Cv2.ImDecode((await h.Client.NextAsync(CaptureService.FramesOutput)).Body.ToArray(), ImreadModes.Color))
+        {
+            TestMedia.IndexOf(decoded).ShouldBe(3);
+        }
+
+        var stop = cam.DisposeAsync().AsTask();
+        camera.Unplug();
+        await stop.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task LiveSource_FasterThanTarget_PacerTakesOnlyTheNewestFrame()
     {
         var factory = new LiveSourceFactory();

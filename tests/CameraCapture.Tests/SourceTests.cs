@@ -31,6 +31,85 @@ public sealed class SourceTests
     }
 
     [Fact]
+    public void VideoFile_MotionJpeg_DecodesPacketsLikeFfmpeg()
+    {
+        // A realistic frame (the synthetic pattern), so the libjpeg-turbo decode is compared on texture, not flat grey.
+        using var media = new TestMedia();
+        var path = Path.Combine(media.Root, "pattern.avi");
+        SourceSpec.TryParse("synthetic:320x240@10", out var synthSpec, out _).ShouldBeTrue();
+        using (var synthetic = new SyntheticSource(synthSpec!, "cam", TimeProvider.System))
+        using (var writer = new VideoWriter(path, FourCC.MJPG, 10, new Size(320, 240)))
+        using (var image = new Mat())
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                synthetic.Render(i, image);
+                writer.Write(image);
+            }
+        }
+
+        SourceSpec.TryParse(path, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera with { Loop = false });
+        source.DecodesPackets.ShouldBeTrue("MJPG is read as packets");
+        using var reference = new VideoCapture(path, VideoCaptureAPIs.FFMPEG);
+        using var expected = new Mat();
+        using var frame = new Mat();
+        using var diff = new Mat();
+        for (var k = 0; k < 10; k += 3)
+        {
+            source.Read(TimeSpan.FromSeconds(k * 0.1), frame).ShouldBe(ReadStatus.Frame);
+            while (reference.Get(VideoCaptureProperties.PosFrames) < k)
+            {
+                reference.Grab().ShouldBeTrue();
+            }
+
+            reference.Read(expected).ShouldBeTrue();
+            frame.Size().ShouldBe(expected.Size());
+            frame.Type().ShouldBe(MatType.CV_8UC3);
+            Cv2.Absdiff(frame, expected, diff);
+            Cv2.Mean(diff).Val0.ShouldBeLessThan(2.0, $"frame {k}: same picture as FFmpeg's decode (IDCT rounding aside)");
+        }
+
+        source.SkippedFrames.ShouldBe(6);
+        source.ReadErrors.ShouldBe(0);
+    }
+
+    [Fact]
+    public void VideoFile_OtherCodec_DecodedByFfmpeg()
+    {
+        SourceSpec.TryParse("file://" + Edge.TestSupport.Assets.Megamind, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera);
+        source.DecodesPackets.ShouldBeFalse("XviD is not Motion-JPEG");
+    }
+
+    [Fact]
+    public void VideoFile_FfmpegDecoded_EndOfFileKeepsTheLastFrame()
+    {
+        // The pipeline decodes a pull source into the one buffer snapshots copy: the end of the file must not empty it.
+        using var media = new TestMedia();
+        var path = Path.Combine(media.Root, "grey.mp4");
+        using (var writer = new VideoWriter(path, FourCC.MP4V, 10, new Size(160, 120)))
+        {
+            writer.IsOpened().ShouldBeTrue("VideoWriter mp4v must open");
+            for (var i = 0; i < 5; i++)
+            {
+                using var image = new Mat(120, 160, MatType.CV_8UC3, Scalar.All(TestMedia.LevelOf(i)));
+                writer.Write(image);
+            }
+        }
+
+        SourceSpec.TryParse(path, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera with { Loop = false });
+        source.DecodesPackets.ShouldBeFalse();
+        using var frame = new Mat();
+        source.Read(TimeSpan.FromSeconds(0.45), frame).ShouldBe(ReadStatus.Frame);
+        var last = Cv2.Mean(frame).Val0;
+        source.Read(TimeSpan.FromSeconds(0.5), frame).ShouldBe(ReadStatus.EndOfStream, "frame 5 is the one after the last");
+        frame.Empty().ShouldBeFalse("the last frame is still there");
+        Cv2.Mean(frame).Val0.ShouldBe(last);
+    }
+
+    [Fact]
     public void VideoFile_Loop_RewindsAtTheEnd()
     {
         using var media = new TestMedia();

@@ -12,7 +12,9 @@ namespace Edge.Bench.Capture;
 /// <c>capture</c>: (1) capture-and-encode throughput and CPU per frame of the module's camera pipeline for 640x480 against a
 /// raw OpenCvSharp read+encode loop, in the same process and run; (2) resident memory of the real CameraCapture process with
 /// four cameras, connected to a TLS test edgeHub. Options: <c>--seconds N</c> (per throughput phase, default 8),
-/// <c>--rss-seconds N</c> (default 30), <c>--skip-rss</c>.
+/// <c>--rss-seconds N</c> (default 30), <c>--skip-rss</c>. Diagnostics: <c>--phase raw|rawpaced|packets|pipe|paced|rss</c> runs one
+/// phase alone (after a warm-up of <c>BENCH_WARMUP</c> seconds, default 1) and prints CPU per thread, for <c>perf record</c>;
+/// <c>rss</c> takes <c>BENCH_CAMERAS</c> (default 4) and copies the module's smaps to <c>BENCH_SMAPS</c> (a folder) when set.
 /// </summary>
 internal sealed class CaptureBench : IBenchSuite
 {
@@ -30,6 +32,10 @@ internal sealed class CaptureBench : IBenchSuite
         var rssSeconds = Option(args, "--rss-seconds", 30);
         using var dir = new TempDirectory("capture-bench");
         var video = MakeVideo(Path.Combine(dir.Path, "bench640.avi"));
+        if (OptionText(args, "--phase") is { } phase)
+        {
+            return await ProfilePhaseAsync(phase, video, dir.Path, TimeSpan.FromSeconds(seconds));
+        }
 
         // Warm both paths once, then measure raw, pipeline, raw again (to see drift) and use the mean of the raw runs.
         RawLoop(video, TimeSpan.FromSeconds(1));
@@ -39,6 +45,7 @@ internal sealed class CaptureBench : IBenchSuite
         var pipe = await PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir.Path, TimeSpan.FromSeconds(seconds));
         var paced = await PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir.Path, TimeSpan.FromSeconds(seconds));
         var raw2 = RawLoop(video, TimeSpan.FromSeconds(seconds));
+        var rawPaced = await RawPacedLoopAsync(video, TimeSpan.FromSeconds(seconds), 30);
         var rawFps = (raw1.Fps + raw2.Fps) / 2;
         var rawCpu = (raw1.CpuMsPerFrame + raw2.CpuMsPerFrame) / 2;
 
@@ -50,6 +57,7 @@ internal sealed class CaptureBench : IBenchSuite
         Console.WriteLine($"| raw OpenCvSharp Read+ImEncode loop (run 1 / run 2) | {raw1.Fps:F0} / {raw2.Fps:F0} | {raw1.CpuMsPerFrame:F2} / {raw2.CpuMsPerFrame:F2} | 1.00 | 1.00 | |");
         Console.WriteLine($"| CameraCapture pipeline (live reader + pacer + health + encoder + send loop) | {pipe.Fps:F0} | {pipe.CpuMsPerFrame:F2} | **{pipe.Fps / rawFps:F2}x** | {rawCpu / pipe.CpuMsPerFrame:F2}x | fps >= 0.9x |");
         Console.WriteLine($"| CameraCapture pipeline paced at the file's native 30 fps (file source, PeriodicTimer) | {paced.Fps:F1} | {paced.CpuMsPerFrame:F2} | {paced.Fps / 30:F2}x of 30 fps target | {rawCpu / paced.CpuMsPerFrame:F2}x | CPU/frame >= 0.9x |");
+        Console.WriteLine($"| (for reference) the raw loop paced at 30 fps (Task.Delay between frames) | {rawPaced.Fps:F1} | {rawPaced.CpuMsPerFrame:F2} | | {rawCpu / rawPaced.CpuMsPerFrame:F2}x | |");
         Console.WriteLine();
         Console.WriteLine($"pipeline: {pipe.Frames} frames sent, {pipe.Skipped} decoded frames superseded before encoding (latest-frame semantics), {pipe.Stale} stale drops");
 
@@ -67,6 +75,83 @@ internal sealed class CaptureBench : IBenchSuite
         }
 
         return 0;
+    }
+
+    private static string? OptionText(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>
+    /// Diagnostics (<c>--phase raw|pipe|paced</c>): runs one phase after a warm-up and prints CPU per thread, for profiling
+    /// (e.g. under <c>perf record</c>) without the other phases in the way.
+    /// </summary>
+    private static async Task<int> ProfilePhaseAsync(string phase, string video, string dir, TimeSpan duration)
+    {
+        Func<TimeSpan, Task<Result>> run = phase switch
+        {
+            "raw" => d => Task.FromResult(RawLoop(video, d)),
+            "rawpaced" => d => RawPacedLoopAsync(video, d, 30),
+            "packets" => d => Task.FromResult(PacketLoop(video, d)),
+            "rss" => async d =>
+            {
+                var n = int.Parse(Environment.GetEnvironmentVariable("BENCH_CAMERAS") ?? "4", CultureInfo.InvariantCulture);
+                var m = await RssAsync(dir, d, cameras: n);
+                Console.WriteLine($"rss {n} cameras: {m.RssMb:F1} MB (anon {m.AnonMb:F1}, file {m.FileMb:F1}), {m.Frames} frames");
+                return new Result(1, 0, 0);
+            },
+            "pipe" => d => PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir, d),
+            "paced" => d => PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir, d),
+            _ => throw new ArgumentException($"unknown phase '{phase}' (raw, pipe, paced)"),
+        };
+        if (phase == "rss")
+        {
+            await run(duration);
+            return 0;
+        }
+
+        await run(TimeSpan.FromSeconds(Environment.GetEnvironmentVariable("BENCH_WARMUP") is { } w ? double.Parse(w, CultureInfo.InvariantCulture) : 1));
+        var before = ThreadCpu();
+        var gc0 = GC.CollectionCount(0);
+        var alloc0 = GC.GetTotalAllocatedBytes();
+        var result = await run(duration);
+        var after = ThreadCpu();
+        Console.WriteLine($"{phase}: {result.Frames} frames, {result.Fps:F1} fps, {result.CpuMsPerFrame:F3} ms CPU/frame, skipped {result.Skipped}, ticks {result.Ticks}, " +
+            $"gen0 GCs {GC.CollectionCount(0) - gc0}, allocated {(GC.GetTotalAllocatedBytes() - alloc0) / (double)Math.Max(1, result.Frames):F0} B/frame");
+        foreach (var group in after.Select(a => (a.Value.Name, Ms: a.Value.Ms - (before.TryGetValue(a.Key, out var b) ? b.Ms : 0)))
+            .GroupBy(t => t.Name).Select(g => (Name: g.Key, Ms: g.Sum(t => t.Ms), Count: g.Count())).OrderByDescending(t => t.Ms))
+        {
+            if (group.Ms > 0)
+            {
+                Console.WriteLine($"  {group.Name,-24} x{group.Count,-3} {group.Ms,8:F0} ms  {group.Ms / Math.Max(1, result.Frames):F3} ms/frame");
+            }
+        }
+
+        return 0;
+    }
+
+    private static Dictionary<int, (string Name, double Ms)> ThreadCpu()
+    {
+        var result = new Dictionary<int, (string Name, double Ms)>();
+        var tick = 1000.0 / 100; // USER_HZ
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var close = stat.LastIndexOf(')');
+                var name = stat[(stat.IndexOf('(') + 1)..close];
+                var fields = stat[(close + 2)..].Split(' ');
+                var ms = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * tick;
+                result[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] = (name, ms);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return result;
     }
 
     private static int Option(string[] args, string name, int fallback)
@@ -91,7 +176,69 @@ internal sealed class CaptureBench : IBenchSuite
         return path;
     }
 
-    private sealed record Result(long Frames, double Fps, double CpuMsPerFrame, long Skipped = 0, long Stale = 0);
+    private sealed record Result(long Frames, double Fps, double CpuMsPerFrame, long Skipped = 0, long Stale = 0, long Ticks = 0);
+
+    /// <summary>The raw loop at a fixed rate, to show what pacing alone costs per frame (cold caches, wake-ups).</summary>
+    private static async Task<Result> RawPacedLoopAsync(string video, TimeSpan duration, double fps)
+    {
+        using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
+        using var frame = new Mat();
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        long frames = 0;
+        while (sw.Elapsed < duration)
+        {
+            if (!capture.Read(frame) || frame.Empty())
+            {
+                capture.Set(VideoCaptureProperties.PosFrames, 0);
+                continue;
+            }
+
+            Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
+            GC.KeepAlive(jpeg);
+            frames++;
+            if (TimeSpan.FromSeconds(frames / fps) - sw.Elapsed is { Ticks: > 0 } wait)
+            {
+                await Task.Delay(wait, TimeProvider.System);
+            }
+        }
+
+        sw.Stop();
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+        return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
+    }
+
+    /// <summary>Diagnostics: the raw loop reading Motion-JPEG packets and decoding them with libjpeg-turbo (the module's file path).</summary>
+    private static Result PacketLoop(string video, TimeSpan duration)
+    {
+        using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
+        capture.Set(VideoCaptureProperties.Format, -1);
+        using var packet = new Mat();
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        long frames = 0;
+        while (sw.Elapsed < duration)
+        {
+            if (!capture.Read(packet) || packet.Empty())
+            {
+                capture.Set(VideoCaptureProperties.PosFrames, 0);
+                continue;
+            }
+
+            using var frame = Cv2.ImDecode(packet, ImreadModes.Color);
+            Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
+            GC.KeepAlive(jpeg);
+            frames++;
+        }
+
+        sw.Stop();
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+        return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
+    }
 
     /// <summary>The baseline: what a hand-written OpenCvSharp loop does per frame (read, encode), looping the file.</summary>
     private static Result RawLoop(string video, TimeSpan duration)
@@ -147,6 +294,7 @@ internal sealed class CaptureBench : IBenchSuite
         var sent0 = pipeline.Counters.Sent;
         var skipped0 = pipeline.Counters.Skipped;
         var stale0 = pipeline.Counters.DroppedStale;
+        var ticks0 = pipeline.Counters.Ticks;
         var sw = Stopwatch.StartNew();
         await Task.Delay(duration, TimeProvider.System);
         var frames = pipeline.Counters.Sent - sent0;
@@ -155,8 +303,9 @@ internal sealed class CaptureBench : IBenchSuite
         var elapsed = sw.Elapsed.TotalSeconds;
         var skipped = pipeline.Counters.Skipped - skipped0;
         var stale = pipeline.Counters.DroppedStale - stale0;
+        var ticks = pipeline.Counters.Ticks - ticks0;
         await pipeline.DisposeAsync();
-        return new Result(frames, frames / elapsed, cpu / frames, skipped, stale);
+        return new Result(frames, frames / elapsed, cpu / frames, skipped, stale, ticks);
     }
 
     /// <summary>Starts the real module process with four cameras against a TLS test edgeHub and samples its RSS.</summary>
@@ -212,6 +361,13 @@ internal sealed class CaptureBench : IBenchSuite
         if (child.HasExited || samples.Count == 0)
         {
             throw new InvalidOperationException($"the module exited early (code {(child.HasExited ? child.ExitCode : 0)})");
+        }
+
+        if (Environment.GetEnvironmentVariable("BENCH_SMAPS") is { Length: > 0 } dump)
+        {
+            Directory.CreateDirectory(dump);
+            File.Copy($"/proc/{child.Id}/smaps", Path.Combine(dump, $"smaps{cameras}"), overwrite: true);
+            File.WriteAllLines(Path.Combine(dump, $"threads{cameras}"), Directory.EnumerateDirectories($"/proc/{child.Id}/task").Select(t => File.ReadAllText(Path.Combine(t, "stat"))));
         }
 
         child.Kill(entireProcessTree: true);

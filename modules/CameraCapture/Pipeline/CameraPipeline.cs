@@ -33,8 +33,9 @@ internal sealed record PipelineContext(
 /// <summary>
 /// One camera: a connect loop (Polly retry with backoff and jitter) that opens the source and, for live sources, reads it
 /// continuously on a dedicated thread keeping only the latest frame; a pacing loop (<see cref="PeriodicTimer"/> on the
-/// <see cref="TimeProvider"/>) that takes the latest frame at the target rate, tracks health, applies the motion gate and
-/// encodes; and a send loop behind a bounded DropOldest channel, so capture never waits for sending.
+/// <see cref="TimeProvider"/>) that takes frames at the target rate (a live frame the moment it is due, a pull source's frame on
+/// each tick), tracks health, applies the motion gate and encodes; and a send loop behind a bounded DropOldest channel, so capture
+/// never waits for sending.
 /// </summary>
 internal sealed class CameraPipeline : IAsyncDisposable
 {
@@ -52,12 +53,23 @@ internal sealed class CameraPipeline : IAsyncDisposable
     private readonly TaskCompletionSource _pacing = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly KeyValuePair<string, object?> _tag;
 
-    // The latest frame of the source, shared by the live reader, the pacing loop and snapshots.
+    // Frame buffers, handed over by swapping references under _latestGate (never copied): _latest is the newest frame the live
+    // reader published and the pacing loop has not taken yet; _working is the frame the pacing loop processes (it only reads it,
+    // so snapshots may copy it concurrently; a pull source decodes into it under the lock). _newest points at whichever of
+    // _latest and _working holds the newest frame, for snapshots.
     private readonly Lock _latestGate = new();
     private Mat _latest = new();
+    private Mat _working = new();
+    private Mat _newest;
     private long _latestVersion;
     private long _consumedVersion;
     private DateTimeOffset _latestAt;
+
+    // Live sources: the reader signals each new frame, so a frame that is due is taken the moment it arrives instead of at the
+    // next timer tick (lower latency, and the frame rate is not bounded by the timer's resolution). Pacing-loop state only.
+    private readonly Channel<bool> _frameArrived = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true, SingleWriter = true });
+    private DateTimeOffset _nextDue;
 
     // The pull source in use by the pacing loop (null while (re)connecting) and the signal that it failed.
     private readonly Lock _sourceGate = new();
@@ -80,6 +92,7 @@ internal sealed class CameraPipeline : IAsyncDisposable
     public CameraPipeline(CameraSettings settings, PipelineContext context)
     {
         _settings = settings;
+        _newest = _latest;
         _ctx = context;
         _logger = context.Logger;
         _time = context.TimeProvider;
@@ -154,12 +167,13 @@ internal sealed class CameraPipeline : IAsyncDisposable
         DateTimeOffset at;
         lock (_latestGate)
         {
-            if (_latestVersion == 0)
+            // A failed decode may have emptied the buffer (FFmpeg releases it at the end of a file).
+            if (_latestVersion == 0 || _newest.Empty())
             {
                 return null;
             }
 
-            _latest.CopyTo(copy);
+            _newest.CopyTo(copy);
             at = _latestAt;
         }
 
@@ -203,6 +217,7 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
         _sequence.Dispose();
         _latest.Dispose();
+        _working.Dispose();
         _stop.Dispose();
         Log.CameraStopped(_logger, Id);
     }
@@ -359,9 +374,12 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
                     // Swap rather than copy: the decoder writes the next frame into the buffer the pacer no longer needs.
                     (_latest, frame) = (frame, _latest);
+                    _newest = _latest;
                     _latestVersion++;
                     _latestAt = _time.GetUtcNow();
                 }
+
+                _frameArrived.Writer.TryWrite(true);
             }
         }
         finally
@@ -374,20 +392,45 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
     private async Task PaceLoopAsync(CancellationToken ct)
     {
-        using var frame = new Mat();
         using var motion = new MotionGate();
         using var fingerprint = new FrameFingerprint();
         using var encoder = new FrameEncoder();
         var period = Period(_settings);
         using var timer = new PeriodicTimer(period, _time);
+        _nextDue = _time.GetUtcNow() + period;
         _pacing.TrySetResult();
+        Task<bool>? tick = null;
+        Task<bool>? arrived = null;
         try
         {
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            while (true)
             {
+                // Wake on the timer (pull sources, health) or on a new frame of a live source.
+                tick ??= timer.WaitForNextTickAsync(ct).AsTask();
+                arrived ??= _frameArrived.Reader.WaitToReadAsync(ct).AsTask();
+                await Task.WhenAny(tick, arrived).ConfigureAwait(false);
+
+                var ticked = tick.IsCompleted;
+                if (ticked)
+                {
+                    if (!await tick.ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    tick = null;
+                }
+
+                if (arrived.IsCompleted)
+                {
+                    await arrived.ConfigureAwait(false);
+                    arrived = null;
+                    _frameArrived.Reader.TryRead(out _);
+                }
+
                 var settings = _settings;
                 var desired = Period(settings);
-                if (timer.Period != desired)
+                if (ticked && timer.Period != desired)
                 {
                     timer.Period = desired;
                 }
@@ -395,8 +438,9 @@ internal sealed class CameraPipeline : IAsyncDisposable
                 try
                 {
                     var now = _time.GetUtcNow();
-                    if (TakeFrame(frame, now))
+                    if (TakeFrame(now, desired))
                     {
+                        var frame = _working;
                         Counters.OnCaptured();
                         _ctx.Metrics.FramesCaptured.Add(1, _tag);
                         Health.OnFrame(fingerprint.SameAsPrevious(frame));
@@ -424,7 +468,10 @@ internal sealed class CameraPipeline : IAsyncDisposable
                 }
                 finally
                 {
-                    Counters.Tick();
+                    if (ticked)
+                    {
+                        Counters.Tick();
+                    }
                 }
             }
         }
@@ -439,14 +486,30 @@ internal sealed class CameraPipeline : IAsyncDisposable
 
     private static TimeSpan Period(CameraSettings s) => TimeSpan.FromSeconds(1.0 / s.Fps);
 
-    /// <summary>Takes this tick's frame: the next frame of a pull source, or the newest unread frame of a live one.</summary>
-    private bool TakeFrame(Mat frame, DateTimeOffset now)
+    /// <summary>
+    /// Takes this tick's frame into <see cref="_working"/>: the next frame of a pull source, or the newest unread frame of a live
+    /// one once it is due (at most one frame per <paramref name="period"/> on average).
+    /// </summary>
+    private bool TakeFrame(DateTimeOffset now, TimeSpan period)
     {
         lock (_sourceGate)
         {
             if (_pullSource is { } pull)
             {
-                var status = pull.Read(_time.GetElapsedTime(_pullOpenedAt), frame);
+                ReadStatus status;
+                lock (_latestGate)
+                {
+                    // One buffer per pull camera: the source writes the frame where the pacing loop reads it.
+                    status = pull.Read(_time.GetElapsedTime(_pullOpenedAt), _working);
+                    if (status == ReadStatus.Frame)
+                    {
+                        _newest = _working;
+                        _latestVersion++;
+                        _consumedVersion = _latestVersion;
+                        _latestAt = now;
+                    }
+                }
+
                 Counters.SetSkipped(_skippedBase + pull.SkippedFrames);
                 if (pull.ReadErrors > _readErrorsSeen)
                 {
@@ -460,14 +523,6 @@ internal sealed class CameraPipeline : IAsyncDisposable
                 switch (status)
                 {
                     case ReadStatus.Frame:
-                        lock (_latestGate)
-                        {
-                            frame.CopyTo(_latest);
-                            _latestVersion++;
-                            _consumedVersion = _latestVersion;
-                            _latestAt = now;
-                        }
-
                         return true;
                     case ReadStatus.EndOfStream:
                         if (!_ended)
@@ -488,17 +543,23 @@ internal sealed class CameraPipeline : IAsyncDisposable
             }
         }
 
+        // A frame arriving slightly before its slot (timer rounding, camera jitter) still counts as due.
+        var tolerance = TimeSpan.FromTicks(Math.Min(period.Ticks / 4, TimeSpan.TicksPerMillisecond * 5));
         lock (_latestGate)
         {
-            if (_latestVersion == _consumedVersion)
+            if (_latestVersion == _consumedVersion || now < _nextDue - tolerance)
             {
                 return false;
             }
 
-            _latest.CopyTo(frame);
+            (_working, _latest) = (_latest, _working);
+            _newest = _working;
             _consumedVersion = _latestVersion;
-            return true;
         }
+
+        // The next slot; after a long gap (no frames, a slow tick) start again from now rather than catching up in a burst.
+        _nextDue = _nextDue + period > now ? _nextDue + period : now;
+        return true;
     }
 
     private void Process(Mat frame, DateTimeOffset now, CameraSettings s, MotionGate motion, FrameEncoder encoder)
