@@ -52,6 +52,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
     private Command _pending;
     private CancellationTokenSource? _wakeCts;
     private Task? _loop;
+    private bool _loopSettled;
     private bool _volumesPrepared;
     private bool _disposed;
 
@@ -78,7 +79,8 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
     public string LogFilePath => _output.Path;
 
-    private bool LoopActive => _loop is { IsCompleted: false };
+    /// <summary>Whether a supervision loop is running and still acting on commands (a loop that settled on a final status is not).</summary>
+    private bool LoopActive => _loop is { IsCompleted: false } && !_loopSettled;
 
     /// <summary>Whether supervision was ever started (false for a module desired stopped, or whose start was cancelled).</summary>
     public bool EverStarted
@@ -120,7 +122,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
             waiter = AddWaiter();
             _pending = Command.None;
-            _loop = Task.Run(RunLoopAsync, CancellationToken.None);
+            _loop = NextLoopLocked();
         }
 
         await waiter.Task.WaitAsync(ct).ConfigureAwait(false);
@@ -187,7 +189,7 @@ internal sealed class ModuleRunner : IAsyncDisposable
             else
             {
                 _pending = Command.None;
-                _loop = Task.Run(RunLoopAsync, CancellationToken.None);
+                _loop = NextLoopLocked();
             }
         }
 
@@ -352,16 +354,23 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
                 if (!ShouldRestart(Definition.RestartPolicy, exitCode))
                 {
+                    ModuleStatus settled;
                     lock (_gate)
                     {
                         if (_pending == Command.Restart)
                         {
                             continue;
                         }
+
+                        // Settled under the lock: a restart or start from now on begins a new loop (after this one returns)
+                        // instead of leaving a command for a loop that no longer reads it.
+                        _loopSettled = true;
+                        _status = exitCode == 0 ? RuntimeStatuses.Stopped : RuntimeStatuses.Failed;
+                        _error = startError;
+                        settled = SnapshotLocked();
                     }
 
-                    var final = exitCode == 0 ? RuntimeStatuses.Stopped : RuntimeStatuses.Failed;
-                    SetStatus(final, startError);
+                    _ctx.Publish(settled);
                     return;
                 }
 
@@ -608,6 +617,22 @@ internal sealed class ModuleRunner : IAsyncDisposable
 
     private ModuleStatus SnapshotLocked() =>
         new(Id, _status, _exitCode, _process?.Id, _startTime, _lastExitTime, _restartCount, _process is null ? null : _rss, _peakRss, _error);
+
+    /// <summary>Starts a supervision loop; one that settled but has not returned yet finishes first, so statuses stay in order.</summary>
+    private Task NextLoopLocked()
+    {
+        var previous = _loop;
+        _loopSettled = false;
+        return previous is null || previous.IsCompleted
+            ? Task.Run(RunLoopAsync, CancellationToken.None)
+            : RunAfterAsync(previous);
+
+        async Task RunAfterAsync(Task before)
+        {
+            await before.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await RunLoopAsync().ConfigureAwait(false);
+        }
+    }
 
     private TaskCompletionSource AddWaiter()
     {

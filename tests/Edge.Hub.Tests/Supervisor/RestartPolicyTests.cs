@@ -163,6 +163,30 @@ public sealed class RestartPolicyTests
     }
 
     [Fact]
+    public async Task RestartAsync_CalledAsTheModuleSettlesOnFailed_StartsItAgain()
+    {
+        await using var h = new SupervisorHarness(new FakeTimeProvider());
+        h.Launch("m", "exit 3");
+        Task? restart = null;
+        h.Supervisor.StatusChanged += s =>
+        {
+            // Raised by the supervision loop itself while it settles: the narrowest window for a lost restart.
+            if (s.ModuleId == "m" && s.RuntimeStatus == RuntimeStatuses.Failed && restart is null)
+            {
+                restart = h.Supervisor.RestartAsync("m", Ct);
+            }
+        };
+
+        await h.Supervisor.ApplyAsync(Desired(("m", Module("never"))), Ct);
+        await h.WaitForStatusAsync("m", RuntimeStatuses.Failed, 2);
+
+        var issued = restart ?? throw new InvalidOperationException("the Failed event never issued a restart");
+        await issued.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, Ct);
+        h.Events("m").Count(e => e.RuntimeStatus == RuntimeStatuses.Running).ShouldBe(2);
+        h.Events("m").Select(e => e.RuntimeStatus).ShouldBe([RuntimeStatuses.Running, RuntimeStatuses.Failed, RuntimeStatuses.Running, RuntimeStatuses.Failed]);
+    }
+
+    [Fact]
     public async Task ApplyAsync_LauncherExecutableMissing_BacksOffPerPolicyWithError()
     {
         var time = new FakeTimeProvider();
