@@ -31,6 +31,27 @@ public sealed class SourceTests
     }
 
     [Fact]
+    public void VideoFile_ReadAtNativeRateWithJitterAtAFrameBoundary_DeliversEveryFrameOnce()
+    {
+        using var media = new TestMedia();
+        var path = media.IndexedVideo(frames: 40, fps: 25);
+        SourceSpec.TryParse(path, out var spec, out _).ShouldBeTrue();
+        using var source = VideoCaptureSource.Open(spec, Camera with { Loop = false });
+        using var frame = new Mat();
+
+        // A pacer at the file's own rate whose ticks sit just past a frame boundary and arrive ±2 ms (0.05 frame) late or early:
+        // the frame for each tick must be the next one, never "nothing new" followed by a skip.
+        for (var k = 0; k < 40; k++)
+        {
+            var jitter = k % 2 == 0 ? 0.05 : -0.05;
+            source.Read(TimeSpan.FromSeconds((k + 0.02 + jitter) / 25), frame).ShouldBe(ReadStatus.Frame, $"tick {k}");
+            TestMedia.IndexOf(frame).ShouldBe(k);
+        }
+
+        source.SkippedFrames.ShouldBe(0);
+    }
+
+    [Fact]
     public void VideoFile_MotionJpeg_DecodesPacketsLikeFfmpeg()
     {
         // A realistic frame (the synthetic pattern), so the libjpeg-turbo decode is compared on texture, not flat grey.

@@ -128,12 +128,17 @@ internal sealed class VideoCaptureSource : IFrameSource
             return ReadStatus.Failed;
         }
 
-        // Files: the frame for this media time is floor(t * fps); frames before it are grabbed without decoding.
-        var target = (long)Math.Floor(mediaTime.TotalSeconds * _nativeFps) - _loopBase;
-        if (target <= _delivered)
+        // Files: the frame for this media time is frame t * fps. The next frame is due from half a frame early (a pacer ticking at
+        // the file's own rate, with an arbitrary phase and timer jitter, must not alternate between "nothing new" and a skip) until a
+        // whole frame late; beyond that the reader catches up to floor(t * fps), grabbing the frames in between without decoding.
+        var exact = (mediaTime.TotalSeconds * _nativeFps) - _loopBase;
+        var next = _delivered + 1;
+        if (exact < next - 0.5)
         {
             return ReadStatus.NoNewFrame;
         }
+
+        var target = exact < next + 1 ? next : (long)Math.Floor(exact);
 
         for (var rewound = false; ;)
         {
