@@ -157,16 +157,7 @@ public sealed class ProcessKillTests
         }
         finally
         {
-            second.Kill(entireProcessTree: true);
-            await second.WaitForExitAsync(HubTestHost.Ct);
-            second.Dispose();
-            try
-            {
-                Directory.Delete(state, true);
-            }
-            catch (IOException)
-            {
-            }
+            await StopAndDeleteAsync(second, state);
         }
     }
 
@@ -233,16 +224,7 @@ public sealed class ProcessKillTests
         }
         finally
         {
-            second.Kill(entireProcessTree: true);
-            await second.WaitForExitAsync(HubTestHost.Ct);
-            second.Dispose();
-            try
-            {
-                Directory.Delete(state, true);
-            }
-            catch (IOException)
-            {
-            }
+            await StopAndDeleteAsync(second, state);
         }
     }
 
@@ -268,6 +250,20 @@ public sealed class ProcessKillTests
         finally
         {
             window.Release();
+        }
+    }
+
+    private static async Task StopAndDeleteAsync(Process hub, string state)
+    {
+        hub.Kill(entireProcessTree: true);
+        await hub.WaitForExitAsync(HubTestHost.Ct);
+        hub.Dispose();
+        try
+        {
+            Directory.Delete(state, true);
+        }
+        catch (IOException)
+        {
         }
     }
 }

@@ -6,37 +6,12 @@ using MQTTnet.Protocol;
 
 namespace Edge.Runtime.Tests;
 
-public sealed class FaultTests : IAsyncLifetime
+public sealed class FaultTests() : BrokerTestBase("runtime-fault")
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly TempDirectory _dir = new("runtime-fault");
-    private TestBroker _broker = null!;
-
-    private string State => Path.Combine(_dir.Path, "state");
-
-    public async ValueTask InitializeAsync() => _broker = await TestBroker.StartAsync(_dir.Path);
-
-    public async ValueTask DisposeAsync()
-    {
-        await _broker.DisposeAsync();
-        _dir.Dispose();
-    }
-
-    private CountingVerifier VerifyEvents()
-    {
-        var v = new CountingVerifier();
-        foreach (var e in _broker.Events)
-        {
-            v.AddJson(e.Payload);
-        }
-
-        return v;
-    }
-
     [Fact]
     public async Task BrokerRestart_MidStream_NothingLostNothingMisordered()
     {
-        await using var h = ClientHarness.Create(_broker, State);
+        await using var h = ClientHarness.Create(Broker, State);
         await h.StartAndWaitConnectedAsync();
         const int N = 600;
         var sender = Task.Run(async () =>
@@ -54,10 +29,10 @@ public sealed class FaultTests : IAsyncLifetime
 
         for (var restart = 0; restart < 2; restart++)
         {
-            await TestBroker.WaitUntilAsync(() => _broker.Events.Count() > (restart + 1) * 100, Wait, "events before the restart");
-            await _broker.StopAsync();
+            await TestBroker.WaitUntilAsync(() => Broker.Events.Count() > (restart + 1) * 100, Wait, "events before the restart");
+            await Broker.StopAsync();
             await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System, TestContext.Current.CancellationToken);
-            await _broker.StartAsync();
+            await Broker.StartAsync();
         }
 
         await sender;
@@ -68,14 +43,14 @@ public sealed class FaultTests : IAsyncLifetime
         r.Passed.ShouldBeTrue(r.ToString());
         r.Duplicates.ShouldBeLessThanOrEqualTo(3 * 16, r.ToString());
         h.Client.ConnectCount.ShouldBeGreaterThanOrEqualTo(3);
-        _broker.Subscriptions.Count(s => s.Filter == "devices/edge1/modules/mod1/#").ShouldBeGreaterThanOrEqualTo(3);
+        Broker.Subscriptions.Count(s => s.Filter == "devices/edge1/modules/mod1/#").ShouldBeGreaterThanOrEqualTo(3);
     }
 
     [Fact]
     public async Task LoadGen_KilledHardMidStream_RestartLosesNothing()
     {
         const int N = 800;
-        var env = _broker.ModuleEnvironment(State);
+        var env = Broker.ModuleEnvironment(State);
         env["LoadGen__Rate"] = "400";
         env["LoadGen__Count"] = N.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["LoadGen__Source"] = "lg";
@@ -84,7 +59,7 @@ public sealed class FaultTests : IAsyncLifetime
 
         await using (var first = ModuleProcess.Start(dll, env))
         {
-            await TestBroker.WaitUntilAsync(() => _broker.Events.Count() >= 250, Wait, "LoadGen's first messages\n" + first.Output);
+            await TestBroker.WaitUntilAsync(() => Broker.Events.Count() >= 250, Wait, "LoadGen's first messages\n" + first.Output);
             first.KillHard();
         }
 
@@ -123,10 +98,10 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task Connect_ExpiredToken_RefusedThenRenewed()
     {
-        var source = new ExpiredOnceTokenSource(_broker);
-        await using var h = ClientHarness.Create(_broker, State, adjust: s => s with { Tokens = source });
+        var source = new ExpiredOnceTokenSource(Broker);
+        await using var h = ClientHarness.Create(Broker, State, adjust: s => s with { Tokens = source });
         await h.StartAndWaitConnectedAsync();
-        var connects = _broker.Connects.ToArray();
+        var connects = Broker.Connects.ToArray();
         connects[0].Result.ShouldBe(MqttConnectReasonCode.BadUserNameOrPassword);
         connects[^1].Result.ShouldBe(MqttConnectReasonCode.Success);
         source.Calls.ShouldBeGreaterThanOrEqualTo(2);
@@ -136,15 +111,15 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task Token_NearExpiry_RenewedProactively()
     {
-        await using var h = ClientHarness.Create(_broker, State, hub: o =>
+        await using var h = ClientHarness.Create(Broker, State, hub: o =>
         {
             o.TokenTtl = TimeSpan.FromSeconds(3);
             o.RenewAt = 0.4;
         });
         await h.StartAndWaitConnectedAsync();
-        await TestBroker.WaitUntilAsync(() => _broker.Connects.Count(c => c.Result == MqttConnectReasonCode.Success) >= 2, Wait, "a reconnect with a new token");
+        await TestBroker.WaitUntilAsync(() => Broker.Connects.Count(c => c.Result == MqttConnectReasonCode.Success) >= 2, Wait, "a reconnect with a new token");
         await TestBroker.WaitUntilAsync(() => h.Client.State == ConnectionState.Connected, Wait, "connected again");
-        var ok = _broker.Connects.Where(c => c.Result == MqttConnectReasonCode.Success).ToArray();
+        var ok = Broker.Connects.Where(c => c.Result == MqttConnectReasonCode.Success).ToArray();
         ok[0].Password.ShouldNotBe(ok[1].Password);
         h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 1004);
         h.Errors.ShouldBeEmpty();
@@ -153,18 +128,18 @@ public sealed class FaultTests : IAsyncLifetime
     [Fact]
     public async Task Server_DropsConnection_ClientReconnectsAndResubscribes()
     {
-        await using var h = ClientHarness.Create(_broker, State);
+        await using var h = ClientHarness.Create(Broker, State);
         await h.StartAndWaitConnectedAsync();
-        await TestBroker.WaitUntilAsync(() => _broker.Subscriptions.Count == 4, Wait, "subscriptions");
-        await _broker.DisconnectClientsAsync();
-        await TestBroker.WaitUntilAsync(() => _broker.Subscriptions.Count == 8 && h.Client.State == ConnectionState.Connected, Wait, "resubscribed\n" + string.Join("\n", h.Collector.GetSnapshot().Select(r => $"{r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Message} {r.Exception?.Message}")));
+        await TestBroker.WaitUntilAsync(() => Broker.Subscriptions.Count == 4, Wait, "subscriptions");
+        await Broker.DisconnectClientsAsync();
+        await TestBroker.WaitUntilAsync(() => Broker.Subscriptions.Count == 8 && h.Client.State == ConnectionState.Connected, Wait, "resubscribed\n" + string.Join("\n", h.Collector.GetSnapshot().Select(r => $"{r.Timestamp:HH:mm:ss.fff} {r.Level} {r.Message} {r.Exception?.Message}")));
         var received = new TaskCompletionSource();
         h.Client.SetInputHandler("in", (a, ct) =>
         {
             received.TrySetResult();
             return Task.CompletedTask;
         });
-        await _broker.SendInputAsync("in", [1]);
+        await Broker.SendInputAsync("in", [1]);
         await received.Task.WaitAsync(Wait, TestContext.Current.CancellationToken);
     }
 
@@ -172,12 +147,12 @@ public sealed class FaultTests : IAsyncLifetime
     public async Task Connect_WrongCa_RefusedAndLoggedClearly()
     {
         using var other = TestCertificates.Create("Some Other CA");
-        var otherPem = other.WriteCaPem(Path.Combine(_dir.Path, "other"));
-        await using var h = ClientHarness.Create(_broker, State, adjust: s => s with { Trust = new PemFileTrustSource(otherPem) });
+        var otherPem = other.WriteCaPem(Path.Combine(Root, "other"));
+        await using var h = ClientHarness.Create(Broker, State, adjust: s => s with { Trust = new PemFileTrustSource(otherPem) });
         await h.Client.StartAsync(TestContext.Current.CancellationToken);
         await TestBroker.WaitUntilAsync(() => h.Collector.GetSnapshot().Any(r => r.Id.Id == 1005), Wait, "the certificate error");
         h.Client.State.ShouldNotBe(ConnectionState.Connected);
-        _broker.Connects.ShouldBeEmpty();
+        Broker.Connects.ShouldBeEmpty();
         var error = h.Collector.GetSnapshot().First(r => r.Id.Id == 1005).Message;
         error.ShouldContain("does not chain to the configured edge CA");
         error.ShouldContain("Edge Test CA");

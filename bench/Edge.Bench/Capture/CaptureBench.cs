@@ -38,14 +38,14 @@ internal sealed class CaptureBench : IBenchSuite
         }
 
         // Warm both paths once, then measure raw, pipeline, raw again (to see drift) and use the mean of the raw runs.
-        RawLoop(video, TimeSpan.FromSeconds(1));
+        await RawLoopAsync(video, TimeSpan.FromSeconds(1));
         await PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir.Path, TimeSpan.FromSeconds(1));
         await PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir.Path, TimeSpan.FromSeconds(2));
-        var raw1 = RawLoop(video, TimeSpan.FromSeconds(seconds));
+        var raw1 = await RawLoopAsync(video, TimeSpan.FromSeconds(seconds));
         var pipe = await PipelineLoopAsync(new FileAsCameraFactory(video), "device:0", 1000, dir.Path, TimeSpan.FromSeconds(seconds));
         var paced = await PipelineLoopAsync(new FrameSourceFactory(), "file://" + video, 30, dir.Path, TimeSpan.FromSeconds(seconds));
-        var raw2 = RawLoop(video, TimeSpan.FromSeconds(seconds));
-        var rawPaced = await RawPacedLoopAsync(video, TimeSpan.FromSeconds(seconds), 30);
+        var raw2 = await RawLoopAsync(video, TimeSpan.FromSeconds(seconds));
+        var rawPaced = await RawLoopAsync(video, TimeSpan.FromSeconds(seconds), 30);
         var rawFps = (raw1.Fps + raw2.Fps) / 2;
         var rawCpu = (raw1.CpuMsPerFrame + raw2.CpuMsPerFrame) / 2;
 
@@ -91,8 +91,8 @@ internal sealed class CaptureBench : IBenchSuite
     {
         Func<TimeSpan, Task<Result>> run = phase switch
         {
-            "raw" => d => Task.FromResult(RawLoop(video, d)),
-            "rawpaced" => d => RawPacedLoopAsync(video, d, 30),
+            "raw" => d => RawLoopAsync(video, d),
+            "rawpaced" => d => RawLoopAsync(video, d, 30),
             "packets" => d => Task.FromResult(PacketLoop(video, d)),
             "rss" => async d =>
             {
@@ -178,8 +178,11 @@ internal sealed class CaptureBench : IBenchSuite
 
     private sealed record Result(long Frames, double Fps, double CpuMsPerFrame, long Skipped = 0, long Stale = 0, long Ticks = 0);
 
-    /// <summary>The raw loop at a fixed rate, to show what pacing alone costs per frame (cold caches, wake-ups).</summary>
-    private static async Task<Result> RawPacedLoopAsync(string video, TimeSpan duration, double fps)
+    /// <summary>
+    /// The baseline: what a hand-written OpenCvSharp loop does per frame (read, encode), looping the file; with
+    /// <paramref name="fps"/>, the same loop at a fixed rate, to show what pacing alone costs per frame (cold caches, wake-ups).
+    /// </summary>
+    private static async Task<Result> RawLoopAsync(string video, TimeSpan duration, double? fps = null)
     {
         using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
         using var frame = new Mat();
@@ -198,7 +201,7 @@ internal sealed class CaptureBench : IBenchSuite
             Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
             GC.KeepAlive(jpeg);
             frames++;
-            if (TimeSpan.FromSeconds(frames / fps) - sw.Elapsed is { Ticks: > 0 } wait)
+            if (fps is { } rate && TimeSpan.FromSeconds(frames / rate) - sw.Elapsed is { Ticks: > 0 } wait)
             {
                 await Task.Delay(wait, TimeProvider.System);
             }
@@ -229,34 +232,6 @@ internal sealed class CaptureBench : IBenchSuite
             }
 
             using var frame = Cv2.ImDecode(packet, ImreadModes.Color);
-            Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
-            GC.KeepAlive(jpeg);
-            frames++;
-        }
-
-        sw.Stop();
-        process.Refresh();
-        var cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds;
-        return new Result(frames, frames / sw.Elapsed.TotalSeconds, cpu / frames);
-    }
-
-    /// <summary>The baseline: what a hand-written OpenCvSharp loop does per frame (read, encode), looping the file.</summary>
-    private static Result RawLoop(string video, TimeSpan duration)
-    {
-        using var capture = new VideoCapture(video, VideoCaptureAPIs.FFMPEG);
-        using var frame = new Mat();
-        var process = Process.GetCurrentProcess();
-        var cpu0 = process.TotalProcessorTime;
-        var sw = Stopwatch.StartNew();
-        long frames = 0;
-        while (sw.Elapsed < duration)
-        {
-            if (!capture.Read(frame) || frame.Empty())
-            {
-                capture.Set(VideoCaptureProperties.PosFrames, 0);
-                continue;
-            }
-
             Cv2.ImEncode(".jpg", frame, out var jpeg, [(int)ImwriteFlags.JpegQuality, Quality]);
             GC.KeepAlive(jpeg);
             frames++;
