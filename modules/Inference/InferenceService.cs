@@ -129,6 +129,13 @@ internal sealed class InferenceService : BackgroundService
             workers[i] = Task.Run(() => WorkerAsync(stoppingToken), CancellationToken.None);
         }
 
+        // A worker that fails unexpectedly fails the service at once (as the single loop did), not only at shutdown.
+        var first = await Task.WhenAny(workers).ConfigureAwait(false);
+        if (first.IsFaulted)
+        {
+            await first.ConfigureAwait(false);
+        }
+
         await Task.WhenAll(workers).ConfigureAwait(false);
         await reporting.ConfigureAwait(false);
     }
