@@ -13,6 +13,13 @@ public sealed class InferenceOptions
     [Range(0, 64)]
     public int IntraOpThreads { get; set; } = 1;
 
+    /// <summary>
+    /// Inference workers: frames of different cameras are processed concurrently, a camera's frames never are (its results
+    /// keep their order). 1 = strictly serial; 0 = one per core (at most 16). Default 2.
+    /// </summary>
+    [Range(0, 16)]
+    public int Workers { get; set; } = 2;
+
     /// <summary>Frames kept per camera while inference is busy; older ones are dropped (counted). Default 2.</summary>
     [Range(1, 64)]
     public int QueueCapacityPerCamera { get; set; } = 2;

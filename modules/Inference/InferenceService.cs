@@ -16,8 +16,8 @@ namespace Inference;
 
 /// <summary>
 /// Wires the inference pipeline to edgeHub: input <c>frames</c> enqueues into the latest-frame queue and returns at once
-/// (its completion is the PUBACK); one loop decodes, infers and sends <c>detections</c> (and rate-limited <c>annotated</c>)
-/// frames; desired <c>model</c>/<c>thresholds</c> are validated and applied live; methods <c>getStatus</c> and <c>reloadModel</c>.
+/// (its completion is the PUBACK); <see cref="InferenceOptions.Workers"/> loops decode, infer and send <c>detections</c> (and
+/// rate-limited <c>annotated</c>) frames, frames of different cameras in parallel and each camera's frames one at a time, in order; desired <c>model</c>/<c>thresholds</c> are validated and applied live; methods <c>getStatus</c> and <c>reloadModel</c>.
 /// </summary>
 internal sealed class InferenceService : BackgroundService
 {
@@ -37,8 +37,7 @@ internal sealed class InferenceService : BackgroundService
     private readonly LatencyWindow _latency = new();
     private readonly LatencyWindow _inferLatency = new();
     private readonly ConcurrentDictionary<string, long> _lastSeq = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long Detections, long Annotated)> _lastSent = new(StringComparer.Ordinal);
-    private readonly List<Detection> _raw = [];
+    private readonly ConcurrentDictionary<string, (long Detections, long Annotated)> _lastSent = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private volatile ThresholdSettings _thresholds;
     private volatile bool _modelRequested;
@@ -83,6 +82,12 @@ internal sealed class InferenceService : BackgroundService
 
     public long FramesProcessed => Interlocked.Read(ref _processed);
 
+    /// <summary>Worker loops <see cref="ExecuteAsync"/> runs (<see cref="InferenceOptions.Workers"/>, 0 resolved to the core count).</summary>
+    public int Workers => _options.Workers > 0 ? _options.Workers : Math.Clamp(Environment.ProcessorCount, 1, 16);
+
+    /// <summary>Test hook: runs on the worker after a frame is decoded, before inference (null in production).</summary>
+    internal Func<QueuedFrame, CancellationToken, Task>? BeforeInferHook { get; set; }
+
     public long FramesInvalid => Interlocked.Read(ref _invalid);
 
     /// <summary>Loads the boot model (last good from the cache, else the configured default) unless the twin already asked for one.</summary>
@@ -118,19 +123,44 @@ internal sealed class InferenceService : BackgroundService
     {
         await StartModelAsync(stoppingToken).ConfigureAwait(false);
         var reporting = ReportLoopAsync(stoppingToken);
+        var workers = new Task[Workers];
+        for (var i = 0; i < workers.Length; i++)
+        {
+            workers[i] = Task.Run(() => WorkerAsync(stoppingToken), CancellationToken.None);
+        }
+
+        // A worker that fails unexpectedly fails the service at once (as the single loop did), not only at shutdown.
+        var first = await Task.WhenAny(workers).ConfigureAwait(false);
+        if (first.IsFaulted)
+        {
+            await first.ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        await reporting.ConfigureAwait(false);
+    }
+
+    /// <summary>One worker: the queue never hands it a frame of a camera another worker holds (per-camera order is kept).</summary>
+    private async Task WorkerAsync(CancellationToken stoppingToken)
+    {
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 var frame = await _queue.DequeueAsync(stoppingToken).ConfigureAwait(false);
-                await ProcessAsync(frame, stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await ProcessAsync(frame, stoppingToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _queue.Complete(frame.CameraId);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-
-        await reporting.ConfigureAwait(false);
     }
 
     internal Task OnFrameAsync(InputMessageArguments args, CancellationToken ct)
@@ -352,10 +382,15 @@ internal sealed class InferenceService : BackgroundService
                 return;
             }
 
+            if (BeforeInferHook is { } hook)
+            {
+                await hook(frame, ct).ConfigureAwait(false);
+            }
+
             var thresholds = _thresholds;
-            _raw.Clear();
-            var run = model.Infer(image, DetectionFilter.LowestMinScore(thresholds), (float?)thresholds.NmsIou ?? model.DefaultNmsIou, _raw);
-            var kept = DetectionFilter.Apply(_raw, thresholds);
+            var raw = new List<Detection>();
+            var run = model.Infer(image, DetectionFilter.LowestMinScore(thresholds), (float?)thresholds.NmsIou ?? model.DefaultNmsIou, raw);
+            var kept = DetectionFilter.Apply(raw, thresholds);
             var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             _latency.Add(latency);
             _inferLatency.Add(run.TotalMilliseconds);

@@ -16,66 +16,51 @@ internal readonly record struct SessionConfig(string ExecutionProvider, int Intr
 /// <summary>
 /// One validated, warmed-up model: the long-lived <see cref="InferenceSession"/>, its preprocessor, the input tensor over a
 /// reused buffer, pre-allocated output tensors (when the output shapes are fixed) and the profile's post-processor.
-/// <see cref="Infer"/> is single-threaded (one consumer); lifetime is reference-counted so a hot-swap never disposes a
+/// <see cref="Infer"/> may be called concurrently (one buffer set per concurrent caller); lifetime is reference-counted so a hot-swap never disposes a
 /// model that a frame is still using.
 /// </summary>
 internal sealed partial class LoadedModel : IDisposable
 {
     private readonly InferenceSession _session;
-    private readonly RunOptions _runOptions = new();
-    private readonly Preprocessor _preprocessor;
     private readonly IPostProcessor _post;
-    private readonly float[]? _floatInput;
-    private readonly byte[]? _byteInput;
-    private readonly OrtValue _inputValue;
+    private readonly Func<Preprocessor> _newPreprocessor;
+    private readonly TensorElementType _inputType;
+    private readonly long[] _inputShape;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
-    private readonly List<ModelOutput> _outputs;
-    private readonly OrtValue[]? _outputValues;
-    private readonly List<Detection> _scratch = [];
+    private readonly List<ModelOutput> _outputTemplate;
+    private readonly bool _fixedFloatOutputs;
+    private readonly Lock _poolLock = new();
+    private readonly Stack<Scratch> _pool = new();
+    private readonly List<Scratch> _allScratch = [];
+    private readonly Scratch _first;
     private int _refs = 1;
     private int _disposed;
 
-    private LoadedModel(ModelSettings settings, string path, string sha256, InferenceSession session, Preprocessor pre, IPostProcessor post,
+    private LoadedModel(ModelSettings settings, string path, string sha256, InferenceSession session, Func<Preprocessor> newPreprocessor, IPostProcessor post,
         TensorElementType inputType, long[] inputShape, string inputName, List<ModelOutput> outputs, IReadOnlyList<string> labels, string provider, string? providerError)
     {
         Settings = settings;
         Path = path;
         Sha256 = sha256;
         _session = session;
-        _preprocessor = pre;
+        _newPreprocessor = newPreprocessor;
         _post = post;
         Labels = labels;
         Provider = provider;
         ProviderError = providerError;
         InputType = inputType;
+        _inputType = inputType;
+        _inputShape = inputShape;
         _inputNames = [inputName];
-        _outputs = outputs;
+        _outputTemplate = outputs;
         _outputNames = [.. outputs.Select(o => o.Name)];
-        var elements = (int)inputShape.Aggregate(1L, (a, b) => a * b);
-        if (inputType == TensorElementType.UInt8)
-        {
-            _byteInput = new byte[elements];
-            _inputValue = OrtValue.CreateTensorValueFromMemory(_byteInput, inputShape);
-        }
-        else
-        {
-            _floatInput = new float[elements];
-            _inputValue = OrtValue.CreateTensorValueFromMemory(_floatInput, inputShape);
-        }
-
-        var fixedFloat = outputs.All(o => o.Shape.All(d => d > 0))
+        _fixedFloatOutputs = outputs.All(o => o.Shape.All(d => d > 0))
             && outputs.All(o => session.OutputMetadata[o.Name].ElementDataType == TensorElementType.Float);
-        if (fixedFloat)
-        {
-            _outputValues = new OrtValue[outputs.Count];
-            for (var i = 0; i < outputs.Count; i++)
-            {
-                outputs[i].Data = new float[(int)outputs[i].Shape.Aggregate(1L, (a, b) => a * b)];
-                outputs[i].Length = outputs[i].Data.Length;
-                _outputValues[i] = OrtValue.CreateTensorValueFromMemory(outputs[i].Data, outputs[i].Shape);
-            }
-        }
+        _first = NewScratch();
+        InputWidth = _first.Preprocessor.Width;
+        InputHeight = _first.Preprocessor.Height;
+        _pool.Push(_first);
     }
 
     public ModelSettings Settings { get; }
@@ -92,9 +77,21 @@ internal sealed partial class LoadedModel : IDisposable
 
     public TensorElementType InputType { get; }
 
-    public int InputWidth => _preprocessor.Width;
+    public int InputWidth { get; }
 
-    public int InputHeight => _preprocessor.Height;
+    public int InputHeight { get; }
+
+    /// <summary>Per-call buffer sets created so far (one per concurrently inferring worker, at most).</summary>
+    public int ScratchCount
+    {
+        get
+        {
+            lock (_poolLock)
+            {
+                return _allScratch.Count;
+            }
+        }
+    }
 
     public float DefaultNmsIou => _post.DefaultNmsIou;
 
@@ -164,41 +161,82 @@ internal sealed partial class LoadedModel : IDisposable
     public void Dispose() => Release();
 
     /// <summary>
-    /// Preprocesses <paramref name="frame"/> (BGR) into the reused input tensor, runs the session and decodes the outputs into
+    /// Preprocesses <paramref name="frame"/> (BGR) into a reused input tensor, runs the session and decodes the outputs into
     /// <paramref name="results"/> (NMS applied, thresholds not yet). Returns the time spent in <c>Session.Run</c>.
+    /// Safe for concurrent calls: each call takes its own buffer set (preprocessor canvas, input/output tensors) from a small
+    /// pool, one set per concurrent caller; <c>Session.Run</c> itself is thread-safe.
     /// </summary>
     public TimeSpan Infer(Mat frame, float minScore, float nmsIou, List<Detection> results)
     {
-        var transform = _preprocessor.Fit(frame);
-        if (_floatInput is not null)
+        var scratch = Rent();
+        try
         {
-            _preprocessor.Write(_floatInput);
+            return InferWith(scratch, frame, minScore, nmsIou, results);
+        }
+        finally
+        {
+            lock (_poolLock)
+            {
+                _pool.Push(scratch);
+            }
+        }
+    }
+
+    private TimeSpan InferWith(Scratch s, Mat frame, float minScore, float nmsIou, List<Detection> results)
+    {
+        var transform = s.Preprocessor.Fit(frame);
+        if (s.FloatInput is not null)
+        {
+            s.Preprocessor.Write(s.FloatInput);
         }
         else
         {
-            _preprocessor.Write(_byteInput!);
+            s.Preprocessor.Write(s.ByteInput!);
         }
 
         var started = Stopwatch.GetTimestamp();
-        if (_outputValues is not null)
+        if (s.OutputValues is not null)
         {
-            _session.Run(_runOptions, _inputNames, [_inputValue], _outputNames, _outputValues);
+            _session.Run(s.RunOptions, _inputNames, [s.InputValue], _outputNames, s.OutputValues);
         }
         else
         {
-            using var values = _session.Run(_runOptions, _inputNames, [_inputValue], _outputNames);
+            using var values = _session.Run(s.RunOptions, _inputNames, [s.InputValue], _outputNames);
             var i = 0;
             foreach (var v in values)
             {
-                CopyOut(v, _outputs[i++]);
+                CopyOut(v, s.Outputs[i++]);
             }
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
-        _scratch.Clear();
-        _post.Decode(_outputs, transform, new DecodeContext(minScore, nmsIou, Labels), _scratch);
-        results.AddRange(_scratch);
+        s.Detections.Clear();
+        _post.Decode(s.Outputs, transform, new DecodeContext(minScore, nmsIou, Labels), s.Detections);
+        results.AddRange(s.Detections);
         return elapsed;
+    }
+
+    private Scratch Rent()
+    {
+        lock (_poolLock)
+        {
+            if (_pool.TryPop(out var s))
+            {
+                return s;
+            }
+
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return NewScratch();
+        }
+    }
+
+    /// <summary>A new buffer set, registered for disposal with the model. Called under <see cref="_poolLock"/> or from the constructor.</summary>
+    private Scratch NewScratch()
+    {
+        var outputs = _outputTemplate.Select(o => new ModelOutput(o.Name, [.. o.Shape])).ToList();
+        var s = new Scratch(_newPreprocessor(), _inputType, _inputShape, outputs, _fixedFloatOutputs);
+        _allScratch.Add(s);
+        return s;
     }
 
     private static LoadedModel Create(InferenceSession session, string path, string sha256, ModelSettings settings, IReadOnlyList<string>? labels, string provider, string? providerError)
@@ -248,15 +286,18 @@ internal sealed partial class LoadedModel : IDisposable
         post.Validate(outputs, width, height);
 
         var (defMean, defStd, defResize, pad) = ProfileDefaults(settings.Profile);
-        var pre = new Preprocessor(width, height, layout, settings.ColorOrder ?? ColorOrder.Rgb, settings.Resize ?? defResize,
-            settings.Mean ?? defMean, settings.Std ?? defStd, pad);
+        var colorOrder = settings.ColorOrder ?? ColorOrder.Rgb;
+        var resize = settings.Resize ?? defResize;
+        var mean = settings.Mean ?? defMean;
+        var std = settings.Std ?? defStd;
+        Preprocessor NewPreprocessor() => new(width, height, layout, colorOrder, resize, mean, std, pad);
         var resolvedLabels = labels is { Count: > 0 } ? labels : MetadataLabels(session) ?? post.DefaultLabels;
-        var model = new LoadedModel(settings, path, sha256, session, pre, post, meta.ElementDataType, shape, inputName, outputs, resolvedLabels, provider, providerError);
+        var model = new LoadedModel(settings, path, sha256, session, NewPreprocessor, post, meta.ElementDataType, shape, inputName, outputs, resolvedLabels, provider, providerError);
         try
         {
             using var blank = new Mat(height, width, MatType.CV_8UC3, new Scalar(127, 127, 127));
             model.Infer(blank, 0.5f, post.DefaultNmsIou, []);
-            foreach (var o in outputs)
+            foreach (var o in model._first.Outputs)
             {
                 foreach (var v in o.Span)
                 {
@@ -423,17 +464,80 @@ internal sealed partial class LoadedModel : IDisposable
             return;
         }
 
-        _inputValue.Dispose();
-        if (_outputValues is not null)
+        lock (_poolLock)
         {
-            foreach (var v in _outputValues)
+            foreach (var scratch in _allScratch)
             {
-                v.Dispose();
+                scratch.Dispose();
+            }
+
+            _allScratch.Clear();
+            _pool.Clear();
+        }
+
+        _session.Dispose();
+    }
+
+    /// <summary>One caller's buffers: preprocessor canvas, input tensor over a reused buffer, output buffers (pre-bound tensors when fixed).</summary>
+    private sealed class Scratch : IDisposable
+    {
+        public Scratch(Preprocessor preprocessor, TensorElementType inputType, long[] inputShape, List<ModelOutput> outputs, bool fixedFloatOutputs)
+        {
+            Preprocessor = preprocessor;
+            Outputs = outputs;
+            var elements = (int)inputShape.Aggregate(1L, (a, b) => a * b);
+            if (inputType == TensorElementType.UInt8)
+            {
+                ByteInput = new byte[elements];
+                InputValue = OrtValue.CreateTensorValueFromMemory(ByteInput, inputShape);
+            }
+            else
+            {
+                FloatInput = new float[elements];
+                InputValue = OrtValue.CreateTensorValueFromMemory(FloatInput, inputShape);
+            }
+
+            if (fixedFloatOutputs)
+            {
+                OutputValues = new OrtValue[outputs.Count];
+                for (var i = 0; i < outputs.Count; i++)
+                {
+                    outputs[i].Data = new float[(int)outputs[i].Shape.Aggregate(1L, (a, b) => a * b)];
+                    outputs[i].Length = outputs[i].Data.Length;
+                    OutputValues[i] = OrtValue.CreateTensorValueFromMemory(outputs[i].Data, outputs[i].Shape);
+                }
             }
         }
 
-        _runOptions.Dispose();
-        _session.Dispose();
-        _preprocessor.Dispose();
+        public Preprocessor Preprocessor { get; }
+
+        public RunOptions RunOptions { get; } = new();
+
+        public float[]? FloatInput { get; }
+
+        public byte[]? ByteInput { get; }
+
+        public OrtValue InputValue { get; }
+
+        public List<ModelOutput> Outputs { get; }
+
+        public OrtValue[]? OutputValues { get; }
+
+        public List<Detection> Detections { get; } = [];
+
+        public void Dispose()
+        {
+            InputValue.Dispose();
+            if (OutputValues is not null)
+            {
+                foreach (var v in OutputValues)
+                {
+                    v.Dispose();
+                }
+            }
+
+            RunOptions.Dispose();
+            Preprocessor.Dispose();
+        }
     }
 }

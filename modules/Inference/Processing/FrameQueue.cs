@@ -17,12 +17,18 @@ internal sealed record QueuedFrame(
 /// Latest-frame queue: at most <c>capacityPerCamera</c> frames per camera; a new frame for a full camera drops that camera's
 /// oldest (counted), so latency stays bounded when inference is slower than capture. Cameras are served round-robin so a
 /// fast camera cannot starve a slow one. Enqueue never blocks.
+/// Concurrent workers take frames with <see cref="DequeueAsync"/>, which marks the frame's camera busy until the worker calls
+/// <see cref="Complete"/>: a busy camera's frames wait, so frames of different cameras are processed in parallel and a camera's
+/// frames one at a time, in order.
 /// </summary>
 internal sealed class FrameQueue(int capacityPerCamera)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Queue<QueuedFrame>> _byCamera = new(StringComparer.Ordinal);
+
+    // Cameras with queued frames that no worker holds, in round-robin order; _available counts them.
     private readonly Queue<string> _ready = new();
+    private readonly HashSet<string> _busy = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _available = new(0);
     private long _dropped;
 
@@ -45,6 +51,7 @@ internal sealed class FrameQueue(int capacityPerCamera)
     public QueuedFrame? Enqueue(QueuedFrame frame)
     {
         QueuedFrame? dropped = null;
+        var becameReady = false;
         lock (_lock)
         {
             if (!_byCamera.TryGetValue(frame.CameraId, out var q))
@@ -58,18 +65,16 @@ internal sealed class FrameQueue(int capacityPerCamera)
                 dropped = q.Dequeue();
                 Interlocked.Increment(ref _dropped);
             }
-            else
+            else if (q.Count == 0 && !_busy.Contains(frame.CameraId))
             {
-                if (q.Count == 0)
-                {
-                    _ready.Enqueue(frame.CameraId);
-                }
+                _ready.Enqueue(frame.CameraId);
+                becameReady = true;
             }
 
             q.Enqueue(frame);
         }
 
-        if (dropped is null)
+        if (becameReady)
         {
             _available.Release();
         }
@@ -77,25 +82,46 @@ internal sealed class FrameQueue(int capacityPerCamera)
         return dropped;
     }
 
-    /// <summary>Waits for the next frame (round-robin across cameras).</summary>
+    /// <summary>
+    /// Waits for the next frame of a camera no worker holds (round-robin across cameras) and marks that camera busy;
+    /// call <see cref="Complete"/> with the camera when done with the frame.
+    /// </summary>
     public async ValueTask<QueuedFrame> DequeueAsync(CancellationToken ct)
     {
         await _available.WaitAsync(ct).ConfigureAwait(false);
         lock (_lock)
         {
             var camera = _ready.Dequeue();
-            var q = _byCamera[camera];
-            var frame = q.Dequeue();
-            if (q.Count > 0)
-            {
-                _ready.Enqueue(camera);
-            }
-
-            return frame;
+            _busy.Add(camera);
+            return _byCamera[camera].Dequeue();
         }
     }
 
-    /// <summary>Takes a frame if one is waiting.</summary>
+    /// <summary>Releases a camera taken by <see cref="DequeueAsync"/>: its next queued frame (if any) becomes available.</summary>
+    public void Complete(string camera)
+    {
+        var becameReady = false;
+        lock (_lock)
+        {
+            if (!_busy.Remove(camera))
+            {
+                throw new InvalidOperationException($"camera {camera} is not being processed");
+            }
+
+            if (_byCamera.TryGetValue(camera, out var q) && q.Count > 0)
+            {
+                _ready.Enqueue(camera);
+                becameReady = true;
+            }
+        }
+
+        if (becameReady)
+        {
+            _available.Release();
+        }
+    }
+
+    /// <summary>Takes a frame if one is waiting (single caller: the camera is not marked busy, no <see cref="Complete"/> needed).</summary>
     public bool TryDequeue(out QueuedFrame? frame)
     {
         if (!_available.Wait(0))
@@ -104,6 +130,7 @@ internal sealed class FrameQueue(int capacityPerCamera)
             return false;
         }
 
+        var stillReady = false;
         lock (_lock)
         {
             var camera = _ready.Dequeue();
@@ -112,9 +139,15 @@ internal sealed class FrameQueue(int capacityPerCamera)
             if (q.Count > 0)
             {
                 _ready.Enqueue(camera);
+                stillReady = true;
             }
-
-            return true;
         }
+
+        if (stillReady)
+        {
+            _available.Release();
+        }
+
+        return true;
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Inference.Processing;
 
 namespace Inference.Models.Profiles;
@@ -10,7 +11,6 @@ namespace Inference.Models.Profiles;
 internal sealed class ClassificationPostProcessor(int topK) : IPostProcessor
 {
     private static readonly NormalizedBox WholeFrame = new(0, 0, 1, 1);
-    private float[] _probabilities = [];
 
     public float DefaultNmsIou => 1f;
 
@@ -26,13 +26,21 @@ internal sealed class ClassificationPostProcessor(int topK) : IPostProcessor
 
     public void Decode(IReadOnlyList<ModelOutput> outputs, in InputTransform transform, in DecodeContext context, List<Detection> results)
     {
+        // Stateless (a pooled buffer per call): workers decode concurrently.
         var values = outputs[0].Span;
-        if (_probabilities.Length < values.Length)
+        var rented = ArrayPool<float>.Shared.Rent(values.Length);
+        try
         {
-            _probabilities = new float[values.Length];
+            Decode(values, rented.AsSpan(0, values.Length), context, results);
         }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
+    }
 
-        var p = _probabilities.AsSpan(0, values.Length);
+    private void Decode(ReadOnlySpan<float> values, Span<float> p, in DecodeContext context, List<Detection> results)
+    {
         var sum = 0f;
         var isDistribution = true;
         foreach (var v in values)
