@@ -212,10 +212,9 @@ internal sealed class DurableOutbox : IAsyncDisposable
             await _writes.Writer.WriteAsync(op, ct).ConfigureAwait(false);
         }
 
-        // No writer running: commit on this thread (no hand-off to a writer task and back); concurrent producers queue
-        // behind and are committed together (group commit), by this thread's round or a background drain.
-        // A lone producer commits on its own thread (no hop to a writer and back); with concurrent producers a background
-        // writer group-commits them, yielding between rounds so the producers it just released can queue their next ones.
+        // Up to InlineProducers concurrent producers commit on their own thread (no hop to a writer and back), each round taking
+        // the others' queued messages into its transaction; with more, a background writer group-commits them, yielding between
+        // rounds so the producers it just released can queue their next ones.
         var concurrent = Interlocked.Increment(ref _producers) > InlineProducers;
         try
         {
