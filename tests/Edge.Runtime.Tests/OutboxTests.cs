@@ -136,6 +136,99 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task Enqueue_FullDropOldestInterleavedOutputs_DropsThatOutputsOldestEachTime()
+    {
+        await using var box = Create(o =>
+        {
+            o.MaxBytes = 1_000_000;
+            o.Outputs["frames"] = new OutboxOutputOptions { FullPolicy = OutboxFullPolicy.DropOldest, MaxBytes = 3_500 }; // three frames (body + property bag)
+        });
+
+        // Interleaved with another output, so the oldest frames are never at the head of the table.
+        for (var i = 0; i < 12; i++)
+        {
+            (await Put(box, "alerts", 500, $"a{i}")).Status.ShouldBe(SendStatus.Accepted);
+            (await Put(box, "frames", 1000, $"f{i}")).Status.ShouldBe(SendStatus.Accepted);
+            box.ReadBatch(0, 100).Where(r => r.Output == "frames").Select(r => r.MessageId)
+                .ShouldBe(Enumerable.Range(Math.Max(0, i - 2), Math.Min(i + 1, 3)).Select(n => $"f{n}"));
+        }
+
+        box.ReadBatch(0, 100).Count(r => r.Output == "alerts").ShouldBe(12);
+
+        // A delivered (deleted) frame below the scan point changes nothing; the next drop still takes the oldest left.
+        await box.DeleteAsync(box.ReadBatch(0, 100).Where(r => r.MessageId == "f10").ToList(), TestContext.Current.CancellationToken);
+        (await Put(box, "frames", 1000, "f12")).Status.ShouldBe(SendStatus.Accepted);
+        (await Put(box, "frames", 1000, "f13")).Status.ShouldBe(SendStatus.Accepted);
+        box.ReadBatch(0, 100).Where(r => r.Output == "frames").Select(r => r.MessageId).ShouldBe(["f11", "f12", "f13"]);
+    }
+
+    [Fact]
+    public async Task Open_FileFromEarlierVersion_KeepsRowsAndNeverReusesASequenceNumber()
+    {
+        // The earlier schema: AUTOINCREMENT and an (output, seq) index; seq 1-7 were used, 5-7 are still waiting.
+        var path = Path.Combine(_dir.Path, DurableOutbox.FileName);
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE messages(seq INTEGER PRIMARY KEY AUTOINCREMENT, output TEXT NOT NULL, bag TEXT NOT NULL, body BLOB NOT NULL,
+                  mid TEXT, size INTEGER NOT NULL, enqueued INTEGER NOT NULL, expires INTEGER NOT NULL);
+                CREATE INDEX messages_output ON messages(output, seq);
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 7)
+                INSERT INTO messages(output, bag, body, mid, size, enqueued, expires) SELECT 'out', 'b', zeroblob(10), 'old' || i, 10, 0, 9223372036854775807 FROM n;
+                DELETE FROM messages WHERE seq <= 4;
+                DELETE FROM messages WHERE seq = 7;
+                """;
+            cmd.ExecuteNonQuery();
+        }
+
+        await using (var box = Create())
+        {
+            box.Count.ShouldBe(0); // opened lazily
+            (await Put(box, "out", 10, "new")).Sequence.ShouldBe(8);
+            box.ReadBatch(0, 100).Select(r => r.MessageId).ShouldBe(["old5", "old6", "new"]);
+            await box.DeleteAsync(box.ReadBatch(0, 100), TestContext.Current.CancellationToken);
+        }
+
+        // Empty now: rebuilt in the new shape on the next open (no AUTOINCREMENT, no index), and still works.
+        await using (var box = Create())
+        {
+            (await Put(box, "out", 10, "after")).Status.ShouldBe(SendStatus.Accepted);
+        }
+
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT group_concat(sql, ';') FROM sqlite_master WHERE tbl_name = 'messages'";
+            var schema = (string)cmd.ExecuteScalar()!;
+            schema.ShouldNotContain("AUTOINCREMENT");
+            schema.ShouldNotContain("messages_output");
+            cmd.CommandText = "SELECT mid FROM messages";
+            cmd.ExecuteScalar().ShouldBe("after");
+        }
+    }
+
+    [Fact]
+    public async Task Open_FileHeldByAnotherInstance_ClearErrorAndNothingQuarantined()
+    {
+        await using var first = Create();
+        (await Put(first, "out", 10, "kept")).Status.ShouldBe(SendStatus.Accepted);
+        await using var second = new DurableOutbox(
+            Options.Create(new OutboxOptions()),
+            Options.Create(new EdgeModuleOptions { StateDirectory = _dir.Path }),
+            TimeProvider.System, _metrics, new FakeLogger<DurableOutbox>(_logs));
+
+        // Microsoft.Data.Sqlite retries a busy database for the command timeout before it gives up.
+        var error = await Should.ThrowAsync<InvalidOperationException>(() => Task.Run(second.EnsureOpen, TestContext.Current.CancellationToken));
+        error.Message.ShouldContain("locked by another process");
+        Directory.GetFiles(_dir.Path, "outbox.db.corrupt-*").ShouldBeEmpty();
+        first.ReadBatch(0, 10).Select(r => r.MessageId).ShouldBe(["kept"]);
+    }
+
+    [Fact]
     public async Task Pump_Expired_DroppedNotPublished()
     {
         await using var box = Create(o => o.DefaultTtl = TimeSpan.FromSeconds(10));

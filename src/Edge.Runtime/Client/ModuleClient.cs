@@ -108,6 +108,8 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
                 BreakDuration = TimeSpan.FromSeconds(2),
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
             })
+
+            // MQTTnet waits for a PUBACK without a timeout of its own: this one bounds it.
             .AddTimeout(_options.OperationTimeout)
             .Build();
         _twinPipeline = new ResiliencePipelineBuilder { Name = "twin", TimeProvider = time }
@@ -857,7 +859,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
             .WithPayload(record.Body)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build();
-        var result = await _publishPipeline.ExecuteAsync(async c => await mqtt.PublishAsync(msg, c).ConfigureAwait(false), ct).ConfigureAwait(false);
+        var result = await _publishPipeline.ExecuteAsync(static (s, c) => new ValueTask<MqttClientPublishResult>(s.mqtt.PublishAsync(s.msg, c)), (mqtt, msg), ct).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
             throw new EdgeHubConnectException($"PUBACK {result.ReasonCode}");

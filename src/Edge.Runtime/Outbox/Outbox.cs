@@ -34,6 +34,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<WriteOp> _writes = Channel.CreateBounded<WriteOp>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly Dictionary<string, long> _bytesByOutput = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _droppedUpTo = new(StringComparer.Ordinal); // DropOldest: seq last dropped per output
     private readonly HashSet<string> _fullOutputs = new(StringComparer.Ordinal);
     private readonly object _openLock = new();
     private readonly PumpSignal _dataAvailable = new();
@@ -52,7 +53,13 @@ internal sealed class DurableOutbox : IAsyncDisposable
     private int _deleteWakePending;
     private bool _evicted;
     private SqliteConnection? _writer;
-    private SqliteConnection? _reader;
+    private SqliteCommand? _read; // prepared once: the pump's backlog reads (only the pump uses it)
+    private SqliteCommand? _oldest;
+
+    // The one connection holds the file in EXCLUSIVE locking mode (no file locks or shared memory per transaction), so the
+    // writer's rounds and the pump's backlog reads take turns on it.
+    private readonly Lock _db = new();
+    private bool _disposed; // under _db
     private volatile bool _opened;
     private WriterCommands? _commands;
     private readonly List<WriteOp> _round = new(512);
@@ -105,6 +112,12 @@ internal sealed class DurableOutbox : IAsyncDisposable
             {
                 _writer = OpenChecked(Path);
             }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
+            {
+                throw new InvalidOperationException(
+                    $"The outbox {Path} is locked by another process: two instances of this module share the state directory. Stop the other one, or give each its own StateDirectory.",
+                    ex);
+            }
             catch (SqliteException ex)
             {
                 var quarantine = $"{Path}.corrupt-{_time.GetUtcNow():yyyyMMddTHHmmssfff}";
@@ -121,11 +134,12 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 _writer = OpenChecked(Path);
             }
 
-            _reader = Open(Path);
-            using (var cmd = _writer.CreateCommand())
+            // Sequence numbers never go back while rows exist (nor, in files from older versions, below what AUTOINCREMENT used).
+            _lastSeq = (long)Scalar(_writer, "SELECT coalesce(max(seq), 0) FROM messages")!;
+            if (Scalar(_writer, "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'") is > 0L
+                && Scalar(_writer, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'") is long used)
             {
-                cmd.CommandText = "SELECT coalesce(max(seq), 0) FROM messages";
-                _lastSeq = (long)cmd.ExecuteScalar()!;
+                _lastSeq = Math.Max(_lastSeq, used);
             }
 
             using (var cmd = _writer.CreateCommand())
@@ -148,7 +162,8 @@ internal sealed class DurableOutbox : IAsyncDisposable
 
     private static SqliteConnection Open(string path)
     {
-        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        // DefaultTimeout: how long a busy file (another instance still stopping) is retried before the clear error below.
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 5 }.ToString());
         c.Open();
         return c;
     }
@@ -158,6 +173,8 @@ internal sealed class DurableOutbox : IAsyncDisposable
         var c = Open(path);
         try
         {
+            // Before the first WAL access: the WAL index then lives in this process's memory, not in a -shm file.
+            Exec(c, "PRAGMA locking_mode=EXCLUSIVE");
             Exec(c, "PRAGMA journal_mode=WAL");
             Exec(c, "PRAGMA synchronous=NORMAL");
 
@@ -174,17 +191,28 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 }
             }
 
+            // The writer assigns seq itself (one past the highest ever used), so the table needs neither AUTOINCREMENT (its
+            // sqlite_sequence row was one more page written per commit) nor an (output, seq) index (another page per commit):
+            // DropOldest scans forward in seq order from where it last dropped. Files made by older versions are rebuilt in the
+            // new shape when they open empty; until then they keep working as they are.
+            Exec(c, "DROP INDEX IF EXISTS messages_output");
+            if (Scalar(c, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'") is string sql
+                && sql.Contains("AUTOINCREMENT", StringComparison.OrdinalIgnoreCase)
+                && Scalar(c, "SELECT count(*) FROM messages") is 0L)
+            {
+                Exec(c, "DROP TABLE messages; DELETE FROM sqlite_sequence WHERE name = 'messages'");
+            }
+
             Exec(c, """
                 CREATE TABLE IF NOT EXISTS messages(
-                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  seq INTEGER PRIMARY KEY,
                   output TEXT NOT NULL,
                   bag TEXT NOT NULL,
                   body BLOB NOT NULL,
                   mid TEXT,
                   size INTEGER NOT NULL,
                   enqueued INTEGER NOT NULL,
-                  expires INTEGER NOT NULL);
-                CREATE INDEX IF NOT EXISTS messages_output ON messages(output, seq);
+                  expires INTEGER NOT NULL)
                 """);
             return c;
         }
@@ -193,6 +221,13 @@ internal sealed class DurableOutbox : IAsyncDisposable
             c.Dispose();
             throw;
         }
+    }
+
+    private static object? Scalar(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar();
     }
 
     private static void Exec(SqliteConnection c, string sql)
@@ -359,17 +394,35 @@ internal sealed class DurableOutbox : IAsyncDisposable
     {
         EnsureOpen();
         var list = new List<OutboxRecord>(max);
-        using var cmd = _reader!.CreateCommand();
-        cmd.CommandText = "SELECT seq, output, bag, body, mid, enqueued, expires FROM messages WHERE seq > $after ORDER BY seq LIMIT $max";
-        cmd.Parameters.AddWithValue("$after", afterSeq);
-        cmd.Parameters.AddWithValue("$max", max);
-        using var r = cmd.ExecuteReader();
-        while (r.Read())
+        lock (_db)
         {
-            list.Add(new OutboxRecord(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetFieldValue<byte[]>(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetInt64(5), r.GetInt64(6)));
+            var cmd = _read ??= CreateRead(_writer!);
+            cmd.Parameters[0].Value = afterSeq;
+            cmd.Parameters[1].Value = max;
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                list.Add(new OutboxRecord(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetFieldValue<byte[]>(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetInt64(5), r.GetInt64(6)));
+            }
         }
 
         return list;
+    }
+
+    private static SqliteCommand CreateCommand(SqliteConnection c, string sql)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd;
+    }
+
+    private static SqliteCommand CreateRead(SqliteConnection c)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq, output, bag, body, mid, enqueued, expires FROM messages WHERE seq > $after ORDER BY seq LIMIT $max";
+        cmd.Parameters.Add("$after", SqliteType.Integer);
+        cmd.Parameters.Add("$max", SqliteType.Integer);
+        return cmd;
     }
 
     /// <summary>Waits until a message was added (or <paramref name="timeout"/>).</summary>
@@ -395,10 +448,17 @@ internal sealed class DurableOutbox : IAsyncDisposable
 
         try
         {
-            using var c = Open(Path);
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "SELECT min(enqueued) FROM messages";
-            return cmd.ExecuteScalar() is long ms ? Math.Max(0, (_time.GetUtcNow().ToUnixTimeMilliseconds() - ms) / 1000.0) : 0;
+            lock (_db)
+            {
+                if (_disposed)
+                {
+                    return 0;
+                }
+
+                // The lowest seq is the oldest message (seq follows enqueue order): one index lookup, not a scan.
+                _oldest ??= CreateCommand(_writer!, "SELECT enqueued FROM messages ORDER BY seq LIMIT 1");
+                return _oldest.ExecuteScalar() is long ms ? Math.Max(0, (_time.GetUtcNow().ToUnixTimeMilliseconds() - ms) / 1000.0) : 0;
+            }
         }
         catch (SqliteException)
         {
@@ -481,6 +541,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
         var c = _commands!;
         var (insert, pO, pB, pBody, pMid, pSize, pEnq, pExp) = (c.Insert, c.O, c.B, c.Body, c.Mid, c.Size, c.Enq, c.Exp);
         var (delete, pS) = (c.Delete, c.S);
+        lock (_db)
         {
             batch.Clear();
             inserted.Clear();
@@ -511,6 +572,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 DeleteAcknowledged(_takenDeletes, c);
 
                 var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                var nextSeq = _lastSeq; // only the writer changes it
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var op = batch[i];
@@ -548,8 +610,9 @@ internal sealed class DurableOutbox : IAsyncDisposable
                     pSize.Value = size;
                     pEnq.Value = now;
                     pExp.Value = expires;
+                    var seq = ++nextSeq;
+                    c.Seq.Value = seq;
                     insert.ExecuteNonQuery();
-                    var seq = SQLitePCL.raw.sqlite3_last_insert_rowid(_writer.Handle); // no reader per row (RETURNING costs one)
                     Account(m.Output, size, 1);
                     results[i] = new SendResult(SendStatus.Accepted, seq);
                     inserted.Add(m with { Seq = seq, EnqueuedMs = now, ExpiresMs = expires });
@@ -704,7 +767,9 @@ internal sealed class DurableOutbox : IAsyncDisposable
         {
             using var oldest = _writer!.CreateCommand();
             oldest.Transaction = tx;
-            oldest.CommandText = "SELECT seq, size FROM messages WHERE output = $o ORDER BY seq LIMIT 64";
+            // Everything of this output below the last seq dropped for it is gone already: scan on from there (rowid order).
+            oldest.CommandText = "SELECT seq, size FROM messages WHERE seq > $after AND output = $o ORDER BY seq LIMIT 64";
+            oldest.Parameters.AddWithValue("$after", _droppedUpTo.GetValueOrDefault(output));
             oldest.Parameters.AddWithValue("$o", output);
             var victims = new List<(long Seq, long Size)>();
             using (var r = oldest.ExecuteReader())
@@ -729,6 +794,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
 
                 pS.Value = seq;
                 delete.ExecuteNonQuery();
+                _droppedUpTo[output] = seq;
                 Account(output, -victimSize, -1);
                 dropped++;
                 _evicted = true;
@@ -785,6 +851,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
     private void Reload()
     {
         _bytesByOutput.Clear();
+        _droppedUpTo.Clear(); // a rolled-back drop left its rows in place
         long count = 0, bytes = 0;
         using var cmd = _writer!.CreateCommand();
         cmd.CommandText = "SELECT output, count(*), coalesce(sum(size),0) FROM messages GROUP BY output";
@@ -821,8 +888,13 @@ internal sealed class DurableOutbox : IAsyncDisposable
             _commands!.Dispose();
         }
 
-        _writer?.Dispose();
-        _reader?.Dispose();
+        lock (_db)
+        {
+            _disposed = true;
+            _read?.Dispose();
+            _oldest?.Dispose();
+            _writer?.Dispose();
+        }
     }
 
     /// <summary>The writer's prepared statements (reused for every round).</summary>
@@ -831,7 +903,8 @@ internal sealed class DurableOutbox : IAsyncDisposable
         public WriterCommands(SqliteConnection writer)
         {
             Insert = writer.CreateCommand();
-            Insert.CommandText = "INSERT INTO messages(output, bag, body, mid, size, enqueued, expires) VALUES ($o, $b, $body, $mid, $size, $enq, $exp)";
+            Insert.CommandText = "INSERT INTO messages(seq, output, bag, body, mid, size, enqueued, expires) VALUES ($seq, $o, $b, $body, $mid, $size, $enq, $exp)";
+            Seq = Insert.Parameters.Add("$seq", SqliteType.Integer);
             O = Insert.Parameters.Add("$o", SqliteType.Text);
             B = Insert.Parameters.Add("$b", SqliteType.Text);
             Body = Insert.Parameters.Add("$body", SqliteType.Blob);
@@ -855,6 +928,8 @@ internal sealed class DurableOutbox : IAsyncDisposable
         public SqliteParameter To { get; }
 
         public SqliteCommand Insert { get; }
+
+        public SqliteParameter Seq { get; }
 
         public SqliteParameter O { get; }
 
