@@ -276,6 +276,19 @@ internal sealed class MqttBroker : IAsyncDisposable
         }
 
         await Task.WhenAll(closing.Select(c => c.Completion)).ConfigureAwait(false);
+
+        // A stopped broker keeps no sessions: after a restart every client subscribes again.
+        foreach (var c in _clients.Values)
+        {
+            lock (c.Gate)
+            {
+                c.Connected = false;
+                c.HasSession = false;
+                c.ClearSubscriptions();
+            }
+
+            Handler.OnClientChanged(c.Identity);
+        }
     }
 
     public IReadOnlyList<ClientStatus> GetClients() =>
