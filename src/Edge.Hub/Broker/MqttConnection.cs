@@ -113,7 +113,7 @@ internal sealed class MqttConnection : IDisposable
 
         var remaining = 2 + topicBytes + (qos == MqttQos.AtLeastOnce ? 2 : 0) + payload.Length;
         var total = MqttCodec.FixedHeaderLength(remaining) + remaining;
-        bool start;
+        bool fits;
         int backlog;
         lock (_sendLock)
         {
@@ -123,8 +123,8 @@ internal sealed class MqttConnection : IDisposable
             }
 
             backlog = _pendingLength;
-            start = backlog + total <= MaxSendBacklog;
-            if (start)
+            fits = backlog + total <= MaxSendBacklog;
+            if (fits)
             {
                 var span = Reserve(total);
                 var o = MqttCodec.WriteFixedHeader(span, (byte)(0x30 | ((int)qos << 1)), remaining);
@@ -141,7 +141,7 @@ internal sealed class MqttConnection : IDisposable
             }
         }
 
-        if (!start)
+        if (!fits)
         {
             BrokerLog.SendBacklog(_broker.Logger, _clientId, backlog);
             Abort("client not reading");
