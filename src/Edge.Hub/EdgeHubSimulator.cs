@@ -93,7 +93,7 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
         var counters = new HubCounters();
         var twins = new TwinManager(store);
         var engine = new HubEngine(options, store, twins, counters, time, logger);
-        var broker = new MqttBroker(options, ca, new ConnectAuthenticator(options, identities, time), counters, engine, logger);
+        var broker = new MqttBroker(options, ca, new ConnectAuthenticator(options, identities, time), counters, engine, time, logger);
         engine.Broker = broker;
         var sim = new EdgeHubSimulator(options, store, counters, engine, broker, identities, ca, logger);
         try

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -12,8 +11,6 @@ using Edge.Hub.Security;
 using Edge.Hub.Storage;
 using Edge.Runtime.Protocol;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
-using MQTTnet.Protocol;
 
 namespace Edge.Hub;
 
@@ -121,7 +118,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
     // ---------------------------------------------------------------- routing
 
     /// <summary>Routes a telemetry message; the task completes once every routed copy is committed (the PUBACK waits for it).</summary>
-    public Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, MqttApplicationMessage message, CancellationToken ct)
+    public Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, byte[] payload, bool retain, CancellationToken ct)
     {
         var props = new Dictionary<string, string>(StringComparer.Ordinal);
         var sys = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -137,7 +134,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
             }
         }
 
-        if (message.Retain)
+        if (retain)
         {
             props["mqtt-retain"] = "true";
         }
@@ -154,7 +151,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
             ? "/messages"
             : sys.TryGetValue("outputName", out var output) ? $"/messages/modules/{sender.ModuleId}/outputs/{output}" : $"/messages/modules/{sender.ModuleId}";
         _counters.MessageReceived();
-        return RouteAsync(new RoutingMessage(source, message.Payload.ToArray(), props, sys), ct);
+        return RouteAsync(new RoutingMessage(source, payload, props, sys), ct);
     }
 
     /// <summary>
@@ -410,7 +407,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         {
             patch["$version"] = version;
             await broker.DeliverAsync(client.Identity.ClientId, $"$iothub/twin/PATCH/properties/desired/?$version={version}",
-                Encoding.UTF8.GetBytes(patch.ToJsonString()), MqttQualityOfServiceLevel.AtLeastOnce, ct).ConfigureAwait(false);
+                Encoding.UTF8.GetBytes(patch.ToJsonString()), MqttQos.AtLeastOnce, ct).ConfigureAwait(false);
         }
     }
 
@@ -473,7 +470,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         if (broker is not null)
         {
             await broker.DeliverAsync(sender.ClientId, $"$iothub/twin/res/{status}/?$rid={Uri.EscapeDataString(rid)}", body,
-                MqttQualityOfServiceLevel.AtMostOnce, ct).ConfigureAwait(false);
+                MqttQos.AtMostOnce, ct).ConfigureAwait(false);
         }
     }
 
@@ -505,7 +502,7 @@ internal sealed class HubEngine : IBrokerHandler, IAsyncDisposable
         try
         {
             var body = payload is null ? "null"u8.ToArray() : Encoding.UTF8.GetBytes(payload.ToJsonString());
-            await broker.DeliverAsync(clientId, $"$iothub/methods/POST/{method}/?$rid={rid}", body, MqttQualityOfServiceLevel.AtLeastOnce, ct)
+            await broker.DeliverAsync(clientId, $"$iothub/methods/POST/{method}/?$rid={rid}", body, MqttQos.AtLeastOnce, ct)
                 .ConfigureAwait(false);
             var (status, response) = await call.Task.WaitAsync(timeout, _time, ct).ConfigureAwait(false);
             JsonNode? json = null;

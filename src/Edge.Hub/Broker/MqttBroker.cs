@@ -1,20 +1,22 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Edge.Hub.Security;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
-using MQTTnet.Packets;
-using MQTTnet.Protocol;
-using MQTTnet.Server;
 
 namespace Edge.Hub.Broker;
 
 /// <summary>What the broker hands to the hub after authentication and authorization.</summary>
 internal interface IBrokerHandler
 {
-    /// <summary>Routes and stores a telemetry message; the task completes when it is stored, and the PUBACK is sent only after that.</summary>
-    Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, MqttApplicationMessage message, CancellationToken ct);
+    /// <summary>
+    /// Routes and stores a telemetry message (the hub owns <paramref name="payload"/>); the task completes when it is stored, and the
+    /// PUBACK is sent only after that.
+    /// </summary>
+    Task OnTelemetryAsync(ClientIdentity sender, TelemetryTopic topic, byte[] payload, bool retain, CancellationToken ct);
 
     Task OnTwinGetAsync(ClientIdentity sender, string rid, CancellationToken ct);
 
@@ -26,7 +28,7 @@ internal interface IBrokerHandler
     void OnClientChanged(ClientIdentity identity);
 }
 
-/// <summary>Per-identity connection and subscription state.</summary>
+/// <summary>Per-identity connection and subscription state (kept across connections: the session of a CleanSession=0 client).</summary>
 internal sealed class ClientState(ClientIdentity identity)
 {
     public ClientIdentity Identity { get; } = identity;
@@ -37,88 +39,44 @@ internal sealed class ClientState(ClientIdentity identity)
     public volatile bool Desired;
     public volatile bool TwinResponses;
 
-    /// <summary>The broker session of the current connection (cached: looked up once per connect).</summary>
-    public volatile MqttSessionStatus? Session;
+    // QoS 1 PUBLISHes sent to this identity and not yet acknowledged, by packet id. Ids are allocated per identity, not per
+    // connection, so an id of a connection that was taken over never matches an ack on the next one.
+    private readonly Lock _lock = new();
+    private readonly Dictionary<ushort, Outbound> _outbound = [];
+    private ushort _lastPacketId;
 
-    private readonly Dictionary<ushort, TaskCompletionSource<bool>> _inputAcks = [];
-    private readonly HashSet<ushort> _earlyAcks = [];
-    private readonly ConcurrentDictionary<ushort, Task> _storing = new();
+    /// <summary>The live connection of this identity (null when none); changed under <see cref="Gate"/>.</summary>
+    internal MqttConnection? Connection { get; set; }
 
-    /// <summary>The packet id of the QoS 1 PUBLISH this client's receive loop is processing (set before the publish is intercepted).</summary>
-    public volatile int InboundPacketId = -1;
+    /// <summary>Whether a CleanSession=0 connection left a session behind (CONNACK session-present of the next one).</summary>
+    internal bool HasSession { get; set; }
 
-    /// <summary>Telemetry PUBLISHes of this client whose store commit is still running.</summary>
-    public int Storing => _storing.Count;
-
-    /// <summary>Holds back the PUBACK of <paramref name="packetId"/> until <paramref name="stored"/> completes.</summary>
-    public void HoldAck(ushort packetId, Task stored) => _storing[packetId] = stored;
-
-    /// <summary>The store commit the PUBACK of <paramref name="packetId"/> waits for, if any.</summary>
-    public Task? TakeHeldAck(ushort packetId) => _storing.TryRemove(packetId, out var t) ? t : null;
-
-    /// <summary>The connection ended: its packet ids mean nothing any more.</summary>
-    public void ClearHeldAcks()
-    {
-        foreach (var id in _storing.Keys)
-        {
-            if (_storing.TryRemove(id, out var t))
-            {
-                // Nobody waits for these PUBACKs any more: observe a failed store so it is not an unobserved task exception.
-                _ = t.ContinueWith(static f => _ = f.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
-            }
-        }
-    }
+    internal Lock Gate { get; } = new();
 
     /// <summary>
-    /// Registers interest in the PUBACK of a module-input PUBLISH by packet id. The ack may already have arrived (the id is only
-    /// known once the packet is sent), so early acks are remembered.
+    /// The outcome of the module-input PUBLISH sent as <paramref name="packetId"/>: true when the client acknowledged it, false when
+    /// its connection ended first (the message stays stored and is delivered again).
     /// </summary>
     public Task<bool> WaitForInputAck(ushort packetId)
     {
-        lock (_inputAcks)
+        lock (_lock)
         {
-            if (_earlyAcks.Remove(packetId))
+            if (!_outbound.TryGetValue(packetId, out var o) || o.Ack is null)
             {
-                return Task.FromResult(true);
+                // Its connection ended (and failed it) before anyone asked.
+                return Task.FromResult(false);
             }
 
-            var tcs = new TaskCompletionSource<bool>();
-            _inputAcks[packetId] = tcs;
-            return tcs.Task;
-        }
-    }
-
-    public void InputAcknowledged(ushort packetId)
-    {
-        TaskCompletionSource<bool>? tcs;
-        lock (_inputAcks)
-        {
-            if (!_inputAcks.Remove(packetId, out tcs))
+            if (o.Ack.Task.IsCompleted)
             {
-                _earlyAcks.Add(packetId);
-                return;
+                _outbound.Remove(packetId);
             }
-        }
+            else
+            {
+                o.Waited = true;
+            }
 
-        // Inline continuation on the broker's receive loop: the next delivery is queued without a thread-pool hop.
-        tcs.TrySetResult(true);
-    }
-
-    /// <summary>The connection ended: every delivery waiting for a PUBACK fails (it stays in the store and is redelivered).</summary>
-    public void FailInputAcks()
-    {
-        List<TaskCompletionSource<bool>> waiting;
-        lock (_inputAcks)
-        {
-            waiting = [.. _inputAcks.Values];
-            _inputAcks.Clear();
-            _earlyAcks.Clear();
-        }
-
-        foreach (var t in waiting)
-        {
-            t.TrySetResult(false);
+            return o.Ack.Task;
         }
     }
 
@@ -129,93 +87,207 @@ internal sealed class ClientState(ClientIdentity identity)
         Desired = false;
         TwinResponses = false;
     }
+
+    /// <summary>Allocates a packet id for a QoS 1 PUBLISH on <paramref name="connection"/>; false when the connection is closed.</summary>
+    internal bool TryRegister(MqttConnection connection, bool input, out ushort packetId)
+    {
+        packetId = 0;
+        lock (_lock)
+        {
+            if (connection.IsClosed || _outbound.Count >= ushort.MaxValue - 1)
+            {
+                return false;
+            }
+
+            do
+            {
+                packetId = ++_lastPacketId;
+            }
+            while (packetId == 0 || _outbound.ContainsKey(packetId));
+
+            _outbound[packetId] = new Outbound(connection, input ? new TaskCompletionSource<bool>() : null);
+            return true;
+        }
+    }
+
+    /// <summary>A PUBACK arrived on <paramref name="connection"/>: completes the waiting delivery inline (no scheduler hop).</summary>
+    internal void Acknowledged(MqttConnection connection, ushort packetId)
+    {
+        TaskCompletionSource<bool>? ack;
+        lock (_lock)
+        {
+            if (!_outbound.TryGetValue(packetId, out var o) || o.Connection != connection)
+            {
+                return;
+            }
+
+            ack = o.Ack;
+            if (ack is null || o.Waited)
+            {
+                _outbound.Remove(packetId);
+            }
+        }
+
+        // Inline continuation on the connection's read loop: the dispatcher queues its next delivery from here.
+        ack?.TrySetResult(true);
+    }
+
+    /// <summary>The connection ended: every delivery it was carrying fails (it stays in the store and is redelivered).</summary>
+    internal void Closed(MqttConnection connection)
+    {
+        List<TaskCompletionSource<bool>>? failed = null;
+        lock (_lock)
+        {
+            foreach (var (id, o) in _outbound)
+            {
+                if (o.Connection == connection)
+                {
+                    _outbound.Remove(id);
+                    if (o.Ack is not null)
+                    {
+                        (failed ??= []).Add(o.Ack);
+                    }
+                }
+            }
+        }
+
+        if (failed is not null)
+        {
+            foreach (var t in failed)
+            {
+                t.TrySetResult(false);
+            }
+        }
+    }
+
+    private sealed class Outbound(MqttConnection connection, TaskCompletionSource<bool>? ack)
+    {
+        public MqttConnection Connection { get; } = connection;
+
+        public TaskCompletionSource<bool>? Ack { get; } = ack;
+
+        public bool Waited { get; set; }
+    }
 }
 
 /// <summary>
-/// MQTT 3.1.1 over TLS on loopback (MQTTnet.Server) speaking edgeHub's protocol: SAS authentication, per-identity
-/// publish/subscribe authorization, QoS 2 and oversize refusal (connection closed before any PUBACK, so the sender keeps the message).
+/// The hub's MQTT 3.1.1 server over TLS on loopback, speaking edgeHub's protocol: SAS authentication, per-identity publish/subscribe
+/// authorization, QoS 2 and oversize refusal (connection closed before any PUBACK, so the sender keeps the message), PUBACK of a
+/// telemetry PUBLISH only once it is stored. One <see cref="MqttConnection"/> per socket: a read loop that parses packets from a
+/// pooled buffer and a single writer that coalesces queued packets into one TLS write.
 /// </summary>
 internal sealed class MqttBroker : IAsyncDisposable
 {
-    private const string IdentityKey = "edge.identity";
-
-    // A client with this many PUBLISHes waiting for their commit is paced: the next one waits for its own commit.
-    private const int MaxHeldAcks = 256;
-
     private readonly SimulatorOptions _options;
     private readonly CertificateAuthority _ca;
     private readonly ConnectAuthenticator _auth;
-    private readonly HubCounters _counters;
-    private readonly IBrokerHandler _handler;
-    private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ClientState> _clients = new(StringComparer.Ordinal);
-    private MqttServer? _server;
+    private readonly ConcurrentDictionary<MqttConnection, bool> _connections = new();
+    private Socket? _listener;
+    private CancellationTokenSource? _stopping;
+    private Task? _acceptLoop;
+    private long _connectionIds;
 
     public MqttBroker(SimulatorOptions options, CertificateAuthority ca, ConnectAuthenticator auth, HubCounters counters,
-        IBrokerHandler handler, ILogger logger)
+        IBrokerHandler handler, TimeProvider time, ILogger logger)
     {
         _options = options;
         _ca = ca;
         _auth = auth;
-        _counters = counters;
-        _handler = handler;
-        _logger = logger;
+        Counters = counters;
+        Handler = handler;
+        Time = time;
+        Logger = logger;
+
+        // Body plus properties may reach MaxMessageBytes (refused after parsing, counted as oversize); a topic adds up to 64 KB.
+        MaxPacketBytes = options.MaxMessageBytes + ushort.MaxValue + 16;
     }
 
     public int Port { get; private set; }
 
-    public async Task StartAsync(int port, CancellationToken ct)
+    internal SimulatorOptions Options => _options;
+
+    internal HubCounters Counters { get; }
+
+    internal IBrokerHandler Handler { get; }
+
+    internal TimeProvider Time { get; }
+
+    internal ILogger Logger { get; }
+
+    internal ConnectAuthenticator Authenticator => _auth;
+
+    /// <summary>The largest remaining length accepted before the connection is closed unread.</summary>
+    internal int MaxPacketBytes { get; }
+
+    internal SslServerAuthenticationOptions? SslOptions { get; private set; }
+
+    public Task StartAsync(int port, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        if (port == 0)
+        SslOptions ??= new SslServerAuthenticationOptions
         {
-            port = FreePort();
+            ServerCertificateContext = SslStreamCertificateContext.Create(_ca.ServerCertificate, additionalCertificates: null, offline: true),
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            ClientCertificateRequired = false,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            AllowRenegotiation = false,
+        };
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            listener.Listen(128);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
         }
 
-        var options = new MqttServerOptionsBuilder()
-            .WithoutDefaultEndpoint()
-            .WithEncryptedEndpoint()
-            .WithEncryptedEndpointBoundIPAddress(IPAddress.Loopback)
-            .WithEncryptedEndpointPort(port)
-            .WithEncryptionCertificate(_ca.ServerCertificate)
-            .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)
-            .WithPersistentSessions()
-            .WithoutPacketFragmentation() // one write (one TLS record) per packet instead of fixed header and rest apart
-            .Build();
-        var server = new MqttServerFactory().CreateMqttServer(options);
-        server.ValidatingConnectionAsync += ValidateAsync;
-        server.ClientConnectedAsync += ConnectedAsync;
-        server.ClientDisconnectedAsync += DisconnectedAsync;
-        server.InterceptingSubscriptionAsync += InterceptSubscriptionAsync;
-        server.ClientSubscribedTopicAsync += SubscribedAsync;
-        server.ClientUnsubscribedTopicAsync += UnsubscribedAsync;
-        server.InterceptingPublishAsync += InterceptPublishAsync;
-        server.ClientAcknowledgedPublishPacketAsync += AcknowledgedAsync;
-        server.InterceptingInboundPacketAsync += InboundPacketAsync;
-        server.InterceptingOutboundPacketAsync += OutboundPacketAsync;
-        await server.StartAsync().ConfigureAwait(false);
-        _server = server;
-        Port = port;
+        Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        _listener = listener;
+        _stopping = new CancellationTokenSource();
+        _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
+        return Task.CompletedTask;
     }
 
     public async Task StopAsync()
     {
-        var server = _server;
-        _server = null;
-        if (server is null)
+        var listener = _listener;
+        var stopping = _stopping;
+        var acceptLoop = _acceptLoop;
+        _listener = null;
+        _stopping = null;
+        _acceptLoop = null;
+        if (listener is null)
         {
             return;
         }
 
-        await server.StopAsync(new MqttServerStopOptions()).ConfigureAwait(false);
-        server.Dispose();
+        await stopping!.CancelAsync().ConfigureAwait(false);
+        listener.Dispose();
+        await acceptLoop!.ConfigureAwait(false);
+        stopping.Dispose();
+        var closing = _connections.Keys.ToList();
+        foreach (var c in closing)
+        {
+            c.Abort("hub stopping");
+        }
+
+        await Task.WhenAll(closing.Select(c => c.Completion)).ConfigureAwait(false);
+
+        // A stopped broker keeps no sessions: after a restart every client subscribes again.
         foreach (var c in _clients.Values)
         {
-            c.Connected = false;
-            c.Session = null;
-            c.ClearSubscriptions();
-            c.FailInputAcks();
-            _handler.OnClientChanged(c.Identity);
+            lock (c.Gate)
+            {
+                c.Connected = false;
+                c.HasSession = false;
+                c.ClearSubscriptions();
+            }
+
+            Handler.OnClientChanged(c.Identity);
         }
     }
 
@@ -226,147 +298,60 @@ internal sealed class MqttBroker : IAsyncDisposable
     public ClientState? GetClient(string clientId) => _clients.TryGetValue(clientId, out var c) ? c : null;
 
     /// <summary>Sends a PUBLISH to one client only (twin responses, desired patches, method requests and inputs share filters across clients).</summary>
-    public async Task<bool> DeliverAsync(string clientId, string topic, byte[] payload, MqttQualityOfServiceLevel qos, CancellationToken ct)
+    public Task<bool> DeliverAsync(string clientId, string topic, byte[] payload, MqttQos qos, CancellationToken ct)
     {
-        var server = _server;
-        if (server is null || !_clients.TryGetValue(clientId, out var c) || !c.Connected)
+        if (ct.IsCancellationRequested)
         {
-            return false;
+            return Task.FromCanceled<bool>(ct);
         }
 
-        var session = c.Session ??= await server.GetSessionAsync(clientId).ConfigureAwait(false);
-        if (session is null)
+        if (!_clients.TryGetValue(clientId, out var c) || c.Connection is not { } connection || !c.Connected)
         {
-            return false;
+            return Task.FromResult(false);
         }
 
-        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
-        await session.DeliverApplicationMessageAsync(message).WaitAsync(ct).ConfigureAwait(false);
-        return true;
+        ushort packetId = 0;
+        if (qos == MqttQos.AtLeastOnce && !c.TryRegister(connection, input: false, out packetId))
+        {
+            return Task.FromResult(false);
+        }
+
+        return Task.FromResult(connection.SendPublish(topic, payload, qos, packetId));
     }
 
-    /// <summary>Sends a QoS 1 module-input PUBLISH to one client; returns the packet id once it is on the wire, or null when the client is gone.</summary>
-    public async Task<ushort?> DeliverInputAsync(ClientState c, string topic, byte[] payload, CancellationToken ct)
+    /// <summary>
+    /// Queues a QoS 1 module-input PUBLISH on the client's connection; returns its packet id (wait for the PUBACK with
+    /// <see cref="ClientState.WaitForInputAck"/>), or null when the client is gone.
+    /// </summary>
+    public ValueTask<ushort?> DeliverInputAsync(ClientState c, string topic, byte[] payload, CancellationToken ct)
     {
-        var server = _server;
-        if (server is null || !c.Connected)
+        if (ct.IsCancellationRequested)
         {
-            return null;
+            return ValueTask.FromCanceled<ushort?>(ct);
         }
 
-        var session = c.Session ??= await server.GetSessionAsync(c.Identity.ClientId).ConfigureAwait(false);
-        if (session is null)
+        if (c.Connection is not { } connection || !c.Connected || !c.TryRegister(connection, input: true, out var packetId))
         {
-            return null;
+            return new ValueTask<ushort?>((ushort?)null);
         }
 
-        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
-        try
-        {
-            // A delivery queued on a session whose connection just died (kill -9) may never be sent: bound the wait, drop the
-            // cached session and report "unavailable", so the dispatcher retries on the live connection (at-least-once).
-            var result = await session.DeliverApplicationMessageAsync(message).WaitAsync(_options.MessageAckTimeout, ct).ConfigureAwait(false);
-            return result.PacketIdentifier;
-        }
-        catch (TimeoutException)
-        {
-            c.Session = null;
-            Log.DeliveryStalled(_logger, c.Identity.ClientId, _options.MessageAckTimeout);
-            return null;
-        }
-        catch (MQTTnet.Exceptions.MqttCommunicationException ex)
-        {
-            // The connection broke while the packet was being written (the module crashed): the message stays stored.
-            c.Session = null;
-            Log.DeliveryConnectionLost(_logger, c.Identity.ClientId, ex.Message);
-            return null;
-        }
+        // A connection that closes after the registration fails it, so the dispatcher's wait ends with "unavailable".
+        return connection.SendPublish(topic, payload, MqttQos.AtLeastOnce, packetId)
+            ? new ValueTask<ushort?>(packetId)
+            : new ValueTask<ushort?>((ushort?)null);
     }
 
+    /// <summary>Drops a client's connection (MQTT 3.1.1 has no server DISCONNECT); completes once its state is cleaned up.</summary>
     public async Task DisconnectAsync(string clientId, CancellationToken ct)
     {
-        var server = _server;
-        if (server is null)
+        if (_clients.TryGetValue(clientId, out var c) && c.Connection is { } connection)
         {
-            return;
-        }
-
-        var clients = await server.GetClientsAsync().ConfigureAwait(false);
-        var client = clients.FirstOrDefault(c => c.Id == clientId);
-        if (client is not null)
-        {
-            await client.DisconnectAsync(new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.AdministrativeAction })
-                .WaitAsync(ct).ConfigureAwait(false);
+            connection.Abort("disconnected by the hub");
+            await connection.Completion.WaitAsync(ct).ConfigureAwait(false);
         }
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    private Task ValidateAsync(ValidatingConnectionEventArgs e)
-    {
-        if (!_auth.TryAuthenticate(e.ClientId, e.UserName, e.Password, out var identity, out var reason))
-        {
-            _counters.Refused(reason);
-            Log.ConnectRefused(_logger, e.ClientId, reason);
-            e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
-            return Task.CompletedTask;
-        }
-
-        e.SessionItems[IdentityKey] = identity;
-        var state = _clients.GetOrAdd(identity.ClientId, _ => new ClientState(identity));
-        if (e.CleanSession != false)
-        {
-            state.ClearSubscriptions();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private async Task ConnectedAsync(ClientConnectedEventArgs e)
-    {
-        if (_clients.TryGetValue(e.ClientId, out var c))
-        {
-            c.Session = _server is { } server ? await server.GetSessionAsync(e.ClientId).ConfigureAwait(false) : null;
-            c.Connected = true;
-            Log.ClientConnected(_logger, e.ClientId);
-            _handler.OnClientChanged(c.Identity);
-        }
-    }
-
-    private Task DisconnectedAsync(ClientDisconnectedEventArgs e)
-    {
-        if (e.DisconnectType != MqttClientDisconnectType.Takeover && _clients.TryGetValue(e.ClientId, out var c))
-        {
-            c.Connected = false;
-            c.Session = null;
-            c.FailInputAcks();
-            c.ClearHeldAcks();
-            Log.ClientDisconnected(_logger, e.ClientId);
-            _handler.OnClientChanged(c.Identity);
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private static bool TryGetIdentity(System.Collections.IDictionary items, out ClientIdentity identity)
-    {
-        if (items[IdentityKey] is ClientIdentity id)
-        {
-            identity = id;
-            return true;
-        }
-
-        identity = default;
-        return false;
-    }
 
     /// <summary>The filters an identity may subscribe to (edgeHub SessionStateParser): its own topics and the $iothub twin/method filters.</summary>
     internal static bool IsAllowedFilter(ClientIdentity id, string filter)
@@ -383,38 +368,87 @@ internal sealed class MqttBroker : IAsyncDisposable
         return filter.StartsWith(own, StringComparison.Ordinal);
     }
 
-    private Task InterceptSubscriptionAsync(InterceptingSubscriptionEventArgs e)
+    /// <summary>
+    /// A CONNECT was authenticated: the connection becomes the identity's live one. An earlier connection of the same identity is
+    /// closed (edgeHub: one connection per identity). Returns the state and whether a session was present.
+    /// </summary>
+    internal ClientState Attach(MqttConnection connection, ClientIdentity identity, bool cleanSession, out bool sessionPresent)
     {
-        if (!TryGetIdentity(e.SessionItems, out var id) || !IsAllowedFilter(id, e.TopicFilter.Topic))
+        var state = _clients.GetOrAdd(identity.ClientId, _ => new ClientState(identity));
+        MqttConnection? previous;
+        lock (state.Gate)
         {
-            _counters.Refused("subscribe-not-authorized");
-            Log.SubscribeRefused(_logger, e.ClientId, e.TopicFilter.Topic, "not this client's topic");
-            e.ProcessSubscription = false;
-            e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
-            return Task.CompletedTask;
+            previous = state.Connection;
+            state.Connection = connection;
+            sessionPresent = !cleanSession && state.HasSession;
+
+            // Nothing goes out on the new connection before its CONNACK (Connected is set again once it is queued).
+            state.Connected = false;
+            state.HasSession = !cleanSession;
+            if (cleanSession || !sessionPresent)
+            {
+                state.ClearSubscriptions();
+            }
         }
 
-        if (e.TopicFilter.QualityOfServiceLevel == MqttQualityOfServiceLevel.ExactlyOnce)
+        if (previous is not null)
         {
-            // PG grants QoS 1 for a QoS 2 subscription.
-            e.TopicFilter.QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce;
-            e.Response.ReasonCode = MqttSubscribeReasonCode.GrantedQoS1;
+            BrokerLog.TakenOver(Logger, identity.ClientId);
+            previous.Abort("taken over by a new connection");
+            state.Closed(previous);
         }
 
-        return Task.CompletedTask;
+        return state;
     }
 
-    private Task SubscribedAsync(ClientSubscribedTopicEventArgs e) => SetSubscription(e.ClientId, e.TopicFilter.Topic, true);
-
-    private Task UnsubscribedAsync(ClientUnsubscribedTopicEventArgs e) => SetSubscription(e.ClientId, e.TopicFilter, false);
-
-    private Task SetSubscription(string clientId, string filter, bool on)
+    /// <summary>The CONNACK of an attached connection is queued: deliveries may start.</summary>
+    internal void Connected(MqttConnection connection, ClientState state)
     {
-        if (!_clients.TryGetValue(clientId, out var c))
+        lock (state.Gate)
         {
-            return Task.CompletedTask;
+            if (state.Connection != connection)
+            {
+                // Taken over already: the newer connection announces itself.
+                return;
+            }
+
+            state.Connected = true;
         }
 
+        Log.ClientConnected(Logger, state.Identity.ClientId);
+        Handler.OnClientChanged(state.Identity);
+    }
+
+    /// <summary>A connection's loops ended; if it was its identity's live connection, the identity is disconnected.</summary>
+    internal void Detach(MqttConnection connection, ClientState? state)
+    {
+        _connections.TryRemove(connection, out _);
+        if (state is null)
+        {
+            return;
+        }
+
+        bool current;
+        lock (state.Gate)
+        {
+            current = state.Connection == connection;
+            if (current)
+            {
+                state.Connection = null;
+                state.Connected = false;
+            }
+        }
+
+        state.Closed(connection);
+        if (current)
+        {
+            Log.ClientDisconnected(Logger, state.Identity.ClientId);
+            Handler.OnClientChanged(state.Identity);
+        }
+    }
+
+    internal void SetSubscription(ClientState c, string filter, bool on)
+    {
         var id = c.Identity;
         if (filter == "$iothub/twin/res/#")
         {
@@ -434,186 +468,33 @@ internal sealed class MqttBroker : IAsyncDisposable
             c.ModuleMessages = on;
         }
 
-        _handler.OnClientChanged(id);
-        return Task.CompletedTask;
+        Handler.OnClientChanged(id);
     }
 
-    private Task AcknowledgedAsync(ClientAcknowledgedPublishPacketEventArgs e)
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken ct)
     {
-        if (_clients.TryGetValue(e.ClientId, out var c) && c.Identity.ModuleId is { } module &&
-            e.PublishPacket.Topic.StartsWith($"devices/{c.Identity.DeviceId}/modules/{module}/inputs/", StringComparison.Ordinal))
+        while (!ct.IsCancellationRequested)
         {
-            c.InputAcknowledged(e.PublishPacket.PacketIdentifier);
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private Task InboundPacketAsync(InterceptingPacketEventArgs e)
-    {
-        if (e.Packet is MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtLeastOnce } publish &&
-            _clients.TryGetValue(e.ClientId, out var c))
-        {
-            c.InboundPacketId = publish.PacketIdentifier;
-        }
-
-        return Task.CompletedTask;
-    }
-
-    /// <summary>A PUBACK to a publisher goes out only once the message is stored; if storing failed, none goes out and the connection closes.</summary>
-    private Task OutboundPacketAsync(InterceptingPacketEventArgs e)
-    {
-        if (e.Packet is not MqttPubAckPacket ack || !_clients.TryGetValue(e.ClientId, out var c) || c.TakeHeldAck(ack.PacketIdentifier) is not { } stored ||
-            stored.IsCompletedSuccessfully)
-        {
-            return Task.CompletedTask;
-        }
-
-        return WaitStoredAsync(e, stored);
-    }
-
-    private async Task WaitStoredAsync(InterceptingPacketEventArgs e, Task stored)
-    {
-        try
-        {
-            await stored.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            e.ProcessPacket = false;
-            Log.StoreFailed(_logger, e.ClientId, ex);
-            _ = CloseAsync(e.ClientId);
-        }
-    }
-
-    private async Task CloseAsync(string clientId)
-    {
-        try
-        {
-            await DisconnectAsync(clientId, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            Log.StoreFailed(_logger, clientId, ex);
-        }
-    }
-
-    private void Refuse(InterceptingPublishEventArgs e, string reason)
-    {
-        _counters.Refused(reason);
-        Log.PublishRefused(_logger, e.ClientId, e.ApplicationMessage.Topic, reason);
-        e.ProcessPublish = false;
-        e.CloseConnection = true;
-    }
-
-    private async Task InterceptPublishAsync(InterceptingPublishEventArgs e)
-    {
-        // The hub never fans client publishes out itself: everything goes through routing, twins or methods.
-        e.ProcessPublish = false;
-        if (!TryGetIdentity(e.SessionItems, out var id))
-        {
-            Refuse(e, "unauthenticated");
-            return;
-        }
-
-        var message = e.ApplicationMessage;
-        if (message.QualityOfServiceLevel == MqttQualityOfServiceLevel.ExactlyOnce)
-        {
-            Refuse(e, "qos2");
-            return;
-        }
-
-        var topic = message.Topic;
-        if (topic.StartsWith("devices/", StringComparison.Ordinal))
-        {
-            if (!TopicParser.TryParseTelemetry(topic, out var parsed, out var badBag))
+            Socket socket;
+            try
             {
-                if (badBag)
-                {
-                    Refuse(e, "malformed-property-bag");
-                    return;
-                }
-
-                _counters.Dropped("unknown-topic");
-                Log.UnknownTopic(_logger, e.ClientId, topic);
+                socket = await listener.AcceptAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException ||
+                                       (ex is SocketException && ct.IsCancellationRequested))
+            {
                 return;
             }
-
-            if (!string.Equals(parsed!.DeviceId, id.DeviceId, StringComparison.Ordinal) ||
-                !string.Equals(parsed.ModuleId, id.ModuleId, StringComparison.Ordinal))
+            catch (SocketException)
             {
-                Refuse(e, "publish-as-other");
-                return;
+                // The peer reset before the accept completed: nothing to serve.
+                continue;
             }
 
-            var size = message.Payload.Length;
-            foreach (var (k, v) in parsed.Properties)
-            {
-                size += k.Length + (v?.Length ?? 0);
-            }
-
-            // edgeHub also counts the system properties it adds (connection ids, enqueued time, message id).
-            size += 64 + id.DeviceId.Length + (id.ModuleId?.Length ?? 0);
-            if (size > _options.MaxMessageBytes)
-            {
-                Refuse(e, "oversize");
-                return;
-            }
-
-            var stored = _handler.OnTelemetryAsync(id, parsed, message, e.CancellationToken);
-            if (!stored.IsCompleted && message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtLeastOnce &&
-                _clients.TryGetValue(e.ClientId, out var state) && state.InboundPacketId is >= 0 and var packetId && state.Storing < MaxHeldAcks)
-            {
-                // Pipelined: the receive loop goes on with the next PUBLISH (whose rows can share the commit) while the PUBACK of
-                // this one is held back in the send path until its rows are committed (OutboundPacketAsync).
-                state.HoldAck((ushort)packetId, stored);
-                return;
-            }
-
-            await stored.ConfigureAwait(false);
-            return;
+            socket.NoDelay = true;
+            var connection = new MqttConnection(this, socket, Interlocked.Increment(ref _connectionIds));
+            _connections[connection] = true;
+            connection.Start();
         }
-
-        if (topic.StartsWith("$iothub/twin/GET/", StringComparison.Ordinal))
-        {
-            var rid = TopicParser.QueryValue(topic, "$rid");
-            if (string.IsNullOrEmpty(rid))
-            {
-                _counters.Dropped("twin-request-without-rid");
-                Log.TwinRequestRejected(_logger, e.ClientId, topic, 400, "missing $rid");
-                return;
-            }
-
-            await _handler.OnTwinGetAsync(id, rid, e.CancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        if (topic.StartsWith("$iothub/twin/PATCH/properties/reported/", StringComparison.Ordinal))
-        {
-            var rid = TopicParser.QueryValue(topic, "$rid");
-            if (string.IsNullOrEmpty(rid))
-            {
-                _counters.Dropped("twin-request-without-rid");
-                Log.TwinRequestRejected(_logger, e.ClientId, topic, 400, "missing $rid");
-                return;
-            }
-
-            await _handler.OnReportedPatchAsync(id, rid, message.Payload.ToArray(), e.CancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        if (topic.StartsWith("$iothub/methods/res/", StringComparison.Ordinal))
-        {
-            var parts = topic.Split('/');
-            var rid = TopicParser.QueryValue(topic, "$rid");
-            if (parts.Length >= 4 && int.TryParse(parts[3], out var status) && !string.IsNullOrEmpty(rid))
-            {
-                _handler.OnMethodResponse(id, status, rid, message.Payload.ToArray());
-                return;
-            }
-        }
-
-        _counters.Dropped("unknown-topic");
-        Log.UnknownTopic(_logger, e.ClientId, topic);
     }
 }

@@ -1,0 +1,1007 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+
+namespace Edge.Hub.Broker;
+
+/// <summary>
+/// One MQTT 3.1.1 connection over TLS. The read loop parses packets straight from a pooled buffer (several per TLS record, or one
+/// spread over many reads) and handles them in order; everything sent to the client is appended to one buffer and written by a
+/// single writer, started inline by whoever queues the first bytes, so packets that queue up while a write is in progress go out
+/// together in the next TLS write. PUBACKs to a publisher leave in arrival order, each only once its message is stored.
+/// </summary>
+internal sealed class MqttConnection : IDisposable
+{
+    private const int ReadBufferSize = 32 * 1024;
+    private const int MinReadSpace = 16 * 1024;
+    private const int SendBufferSize = 8 * 1024;
+    private const int MaxSendBacklog = 64 * 1024 * 1024;
+
+    // A client with this many PUBLISHes waiting for their commit is paced: its next packet is read once the newest is stored.
+    private const int MaxHeldAcks = 256;
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MaxKeepAliveTimeout = TimeSpan.FromMinutes(10);
+
+    private readonly MqttBroker _broker;
+    private readonly Socket _socket;
+    private readonly long _id;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Action _drainAcks;
+    private SslStream? _ssl;
+    private ITimer? _timer;
+    private TimeSpan _idleLimit = ConnectTimeout;
+    private TimeSpan _keepAlive;
+    private long _lastActivity;
+    private int _closed;
+    private string? _closeReason;
+    private ClientState? _state;
+    private string _clientId = "(connecting)";
+
+    // Send side, under _sendLock.
+    private readonly Lock _sendLock = new();
+    private byte[] _pending;
+    private int _pendingLength;
+    private byte[]? _spare;
+    private bool _writing;
+    private bool _sendClosed;
+
+    // PUBACKs held until their message is stored, in arrival order, under _ackLock.
+    private readonly Lock _ackLock = new();
+    private readonly Queue<(ushort Id, Task Stored)> _acks = new();
+    private bool _ackWatching;
+
+    public MqttConnection(MqttBroker broker, Socket socket, long id)
+    {
+        _broker = broker;
+        _socket = socket;
+        _id = id;
+        _pending = ArrayPool<byte>.Shared.Rent(SendBufferSize);
+        _drainAcks = OnHeadStored;
+    }
+
+    /// <summary>Completes when the connection is closed and the hub has forgotten it.</summary>
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public void Start() => Completion = Task.Run(RunAsync);
+
+    /// <summary>Closes the connection now (queued bytes that are not written yet are dropped).</summary>
+    public void Abort(string reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        _closeReason = reason;
+        lock (_sendLock)
+        {
+            _sendClosed = true;
+            if (!_writing)
+            {
+                ReleaseSendBuffers();
+            }
+        }
+
+        _timer?.Dispose();
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A cancellation callback failed; the connection closes anyway.
+        }
+
+        _socket.Dispose();
+    }
+
+    public void Dispose() => Abort("disposed");
+
+    /// <summary>Queues a PUBLISH; false when the connection is closed (or its client stopped reading).</summary>
+    public bool SendPublish(string topic, byte[] payload, MqttQos qos, ushort packetId)
+    {
+        var topicBytes = Encoding.UTF8.GetByteCount(topic);
+        if (topicBytes > ushort.MaxValue)
+        {
+            throw new ArgumentException("Topic longer than 65535 bytes.", nameof(topic));
+        }
+
+        var remaining = 2 + topicBytes + (qos == MqttQos.AtLeastOnce ? 2 : 0) + payload.Length;
+        var total = MqttCodec.FixedHeaderLength(remaining) + remaining;
+        bool fits;
+        int backlog;
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return false;
+            }
+
+            backlog = _pendingLength;
+            fits = backlog + total <= MaxSendBacklog;
+            if (fits)
+            {
+                var span = Reserve(total);
+                var o = MqttCodec.WriteFixedHeader(span, (byte)(0x30 | ((int)qos << 1)), remaining);
+                BinaryPrimitives.WriteUInt16BigEndian(span[o..], (ushort)topicBytes);
+                o += 2;
+                o += Encoding.UTF8.GetBytes(topic, span[o..]);
+                if (qos == MqttQos.AtLeastOnce)
+                {
+                    BinaryPrimitives.WriteUInt16BigEndian(span[o..], packetId);
+                    o += 2;
+                }
+
+                payload.CopyTo(span[o..]);
+            }
+        }
+
+        if (!fits)
+        {
+            BrokerLog.SendBacklog(_broker.Logger, _clientId, backlog);
+            Abort("client not reading");
+            return false;
+        }
+
+        Flush();
+        return true;
+    }
+
+    private async Task RunAsync()
+    {
+        var reason = "closed by the client";
+        try
+        {
+            _lastActivity = _broker.Time.GetTimestamp();
+            _timer = _broker.Time.CreateTimer(static s => ((MqttConnection)s!).OnTimer(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            if (IsClosed)
+            {
+                return;
+            }
+
+            _ssl = new SslStream(new NetworkStream(_socket, ownsSocket: true), leaveInnerStreamOpen: false);
+            await _ssl.AuthenticateAsServerAsync(_broker.SslOptions!, _closing.Token).ConfigureAwait(false);
+            reason = await ReadLoopAsync(_ssl).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or AuthenticationException)
+        {
+            reason = _closeReason ?? ex.Message;
+        }
+        catch (Exception ex)
+        {
+            BrokerLog.PacketFailed(_broker.Logger, _clientId, ex);
+            reason = ex.Message;
+        }
+        finally
+        {
+            Abort(reason);
+            _timer?.Dispose();
+            ObserveHeldAcks();
+            _broker.Detach(this, _state);
+            _ssl?.Dispose();
+            _closing.Dispose();
+            BrokerLog.ConnectionClosed(_broker.Logger, _id, _clientId, _closeReason ?? reason);
+        }
+    }
+
+    private async Task<string> ReadLoopAsync(SslStream ssl)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        int start = 0, end = 0;
+        try
+        {
+            while (true)
+            {
+                while (true)
+                {
+                    var status = MqttCodec.TryReadFixedHeader(buffer.AsSpan(start, end - start), out var header, out var remaining, out var headerLength);
+                    if (status == HeaderStatus.NeedMore)
+                    {
+                        break;
+                    }
+
+                    if (status == HeaderStatus.Malformed)
+                    {
+                        Malformed("remaining length over 4 bytes");
+                        return _closeReason!;
+                    }
+
+                    if (remaining > _broker.MaxPacketBytes)
+                    {
+                        BrokerLog.PacketTooLarge(_broker.Logger, _clientId, remaining, _broker.MaxPacketBytes);
+                        _broker.Counters.Refused((header >> 4) == (int)MqttPacketType.Publish ? "oversize" : "malformed-packet");
+                        return _closeReason = "packet too large";
+                    }
+
+                    var total = headerLength + remaining;
+                    if (end - start < total)
+                    {
+                        if (total > buffer.Length)
+                        {
+                            var larger = ArrayPool<byte>.Shared.Rent(total);
+                            buffer.AsSpan(start, end - start).CopyTo(larger);
+                            ArrayPool<byte>.Shared.Return(buffer);
+                            buffer = larger;
+                            end -= start;
+                            start = 0;
+                        }
+                        else if (start + total > buffer.Length)
+                        {
+                            buffer.AsSpan(start, end - start).CopyTo(buffer);
+                            end -= start;
+                            start = 0;
+                        }
+
+                        break;
+                    }
+
+                    var handled = Handle(header, buffer.AsSpan(start + headerLength, remaining));
+                    start += total;
+                    if (!(handled.IsCompletedSuccessfully ? handled.Result : await handled.ConfigureAwait(false)))
+                    {
+                        return _closeReason ?? "closed by the hub";
+                    }
+                }
+
+                if (start == end)
+                {
+                    start = end = 0;
+                    if (buffer.Length > 4 * ReadBufferSize)
+                    {
+                        // A large packet has been handled: go back to a normal-sized buffer.
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+                    }
+                }
+                else if (buffer.Length - end < MinReadSpace && start > 0)
+                {
+                    buffer.AsSpan(start, end - start).CopyTo(buffer);
+                    end -= start;
+                    start = 0;
+                }
+
+                var n = await ssl.ReadAsync(buffer.AsMemory(end)).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return "closed by the client";
+                }
+
+                end += n;
+                Volatile.Write(ref _lastActivity, _broker.Time.GetTimestamp());
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Handles one packet (everything it needs is copied off the buffer before any await); false closes the connection.</summary>
+    private ValueTask<bool> Handle(byte header, ReadOnlySpan<byte> body)
+    {
+        var type = (MqttPacketType)(header >> 4);
+        var flags = header & 0x0F;
+        if (_state is null)
+        {
+            return type == MqttPacketType.Connect && flags == 0
+                ? HandleConnect(body)
+                : new ValueTask<bool>(Malformed("first packet is not CONNECT"));
+        }
+
+        switch (type)
+        {
+            case MqttPacketType.Publish:
+                return HandlePublish(header, body);
+            case MqttPacketType.PubAck:
+                if (flags != 0 || body.Length != 2)
+                {
+                    return new ValueTask<bool>(Malformed("bad PUBACK"));
+                }
+
+                _state.Acknowledged(this, BinaryPrimitives.ReadUInt16BigEndian(body));
+                return new ValueTask<bool>(true);
+            case MqttPacketType.Subscribe:
+                return new ValueTask<bool>(flags == 2 ? HandleSubscribe(body) : Malformed("bad SUBSCRIBE flags"));
+            case MqttPacketType.Unsubscribe:
+                return new ValueTask<bool>(flags == 2 ? HandleUnsubscribe(body) : Malformed("bad UNSUBSCRIBE flags"));
+            case MqttPacketType.PingReq:
+                if (flags != 0 || body.Length != 0)
+                {
+                    return new ValueTask<bool>(Malformed("bad PINGREQ"));
+                }
+
+                SendControl(0xD0, 0, 0, 0);
+                return new ValueTask<bool>(true);
+            case MqttPacketType.Disconnect:
+                _closeReason = "DISCONNECT";
+                return new ValueTask<bool>(false);
+            default:
+                return new ValueTask<bool>(Malformed($"unexpected {type} packet"));
+        }
+    }
+
+    private ValueTask<bool> HandleConnect(ReadOnlySpan<byte> body)
+    {
+        var o = 0;
+        if (!MqttCodec.TryReadString(body, ref o, out var protocol) || body.Length - o < 4)
+        {
+            return new ValueTask<bool>(Malformed("bad CONNECT header"));
+        }
+
+        var level = body[o];
+        var flags = body[o + 1];
+        var keepAlive = BinaryPrimitives.ReadUInt16BigEndian(body[(o + 2)..]);
+        o += 4;
+        if (protocol is not ("MQTT" or "MQIsdp"))
+        {
+            return new ValueTask<bool>(Malformed($"protocol name '{protocol}'"));
+        }
+
+        if (protocol != "MQTT" || level != 4)
+        {
+            BrokerLog.UnsupportedProtocol(_broker.Logger, _clientId, level);
+            _broker.Counters.Refused("unsupported-protocol");
+            return new ValueTask<bool>(RefuseConnectAsync(0x01, "unsupported protocol level"));
+        }
+
+        var clean = (flags & 0x02) != 0;
+        var will = (flags & 0x04) != 0;
+        var willQos = (flags >> 3) & 3;
+        var willRetain = (flags & 0x20) != 0;
+        var hasPassword = (flags & 0x40) != 0;
+        var hasUser = (flags & 0x80) != 0;
+        if ((flags & 0x01) != 0 || willQos == 3 || (!will && (willQos != 0 || willRetain)) || (hasPassword && !hasUser))
+        {
+            return new ValueTask<bool>(Malformed("bad CONNECT flags"));
+        }
+
+        if (!MqttCodec.TryReadString(body, ref o, out var clientId))
+        {
+            return new ValueTask<bool>(Malformed("bad client id"));
+        }
+
+        // A will message is accepted and ignored (edgeHub allows one; the hub's modules never set it).
+        if (will && (!MqttCodec.TryReadString(body, ref o, out _) || !MqttCodec.TryReadBinary(body, ref o, out _)))
+        {
+            return new ValueTask<bool>(Malformed("bad will"));
+        }
+
+        string? username = null;
+        string? password = null;
+        if (hasUser && !MqttCodec.TryReadString(body, ref o, out username))
+        {
+            return new ValueTask<bool>(Malformed("bad username"));
+        }
+
+        if (hasPassword)
+        {
+            if (!MqttCodec.TryReadBinary(body, ref o, out var pw))
+            {
+                return new ValueTask<bool>(Malformed("bad password"));
+            }
+
+            password = Encoding.UTF8.GetString(pw);
+        }
+
+        if (o != body.Length)
+        {
+            return new ValueTask<bool>(Malformed("bytes after the CONNECT payload"));
+        }
+
+        _clientId = clientId;
+        if (!_broker.Authenticator.TryAuthenticate(clientId, username, password, out var identity, out var reason))
+        {
+            _broker.Counters.Refused(reason);
+            Log.ConnectRefused(_broker.Logger, clientId, reason);
+            return new ValueTask<bool>(RefuseConnectAsync(0x05, "not authorized: " + reason));
+        }
+
+        if (keepAlive > 0)
+        {
+            _keepAlive = TimeSpan.FromSeconds(keepAlive);
+            var limit = TimeSpan.FromSeconds(keepAlive * 1.5);
+            _idleLimit = limit < MaxKeepAliveTimeout ? limit : MaxKeepAliveTimeout;
+            var period = TimeSpan.FromTicks(Math.Clamp(_idleLimit.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(5).Ticks));
+            ChangeTimer(period);
+        }
+        else
+        {
+            ChangeTimer(Timeout.InfiniteTimeSpan);
+        }
+
+        var state = _broker.Attach(this, identity, clean, out var sessionPresent);
+        _state = state;
+        SendControl(0x20, 2, sessionPresent ? (byte)1 : (byte)0, 0);
+        _broker.Connected(this, state);
+        return new ValueTask<bool>(true);
+    }
+
+    private async Task<bool> RefuseConnectAsync(byte code, string reason)
+    {
+        // Nothing else writes before a CONNACK: write it directly and close.
+        _closeReason = reason;
+        await _ssl!.WriteAsync(new byte[] { 0x20, 0x02, 0x00, code }).ConfigureAwait(false);
+        await _ssl.FlushAsync().ConfigureAwait(false);
+        return false;
+    }
+
+    private ValueTask<bool> HandlePublish(byte header, ReadOnlySpan<byte> body)
+    {
+        var qos = (header >> 1) & 3;
+        var retain = (header & 1) != 0;
+        var o = 0;
+        if (qos == 3)
+        {
+            return new ValueTask<bool>(Malformed("PUBLISH with QoS 3"));
+        }
+
+        if (!MqttCodec.TryReadString(body, ref o, out var topic) || topic.Length == 0)
+        {
+            return new ValueTask<bool>(Malformed("bad PUBLISH topic"));
+        }
+
+        ushort packetId = 0;
+        if (qos > 0 && (!MqttCodec.TryReadUInt16(body, ref o, out packetId) || packetId == 0))
+        {
+            return new ValueTask<bool>(Malformed("bad PUBLISH packet id"));
+        }
+
+        if (qos == 2)
+        {
+            return new ValueTask<bool>(Refuse(topic, "qos2"));
+        }
+
+        var payload = body[o..];
+        var id = _state!.Identity;
+        var handler = _broker.Handler;
+        if (topic.StartsWith("devices/", StringComparison.Ordinal))
+        {
+            if (!TopicParser.TryParseTelemetry(topic, out var parsed, out var badBag))
+            {
+                if (badBag)
+                {
+                    return new ValueTask<bool>(Refuse(topic, "malformed-property-bag"));
+                }
+
+                return new ValueTask<bool>(Drop(topic, qos, packetId));
+            }
+
+            if (!string.Equals(parsed!.DeviceId, id.DeviceId, StringComparison.Ordinal) ||
+                !string.Equals(parsed.ModuleId, id.ModuleId, StringComparison.Ordinal))
+            {
+                return new ValueTask<bool>(Refuse(topic, "publish-as-other"));
+            }
+
+            var size = payload.Length;
+            foreach (var (k, v) in parsed.Properties)
+            {
+                size += k.Length + (v?.Length ?? 0);
+            }
+
+            // edgeHub also counts the system properties it adds (connection ids, enqueued time, message id).
+            size += 64 + id.DeviceId.Length + (id.ModuleId?.Length ?? 0);
+            if (size > _broker.Options.MaxMessageBytes)
+            {
+                return new ValueTask<bool>(Refuse(topic, "oversize"));
+            }
+
+            var stored = handler.OnTelemetryAsync(id, parsed, payload.ToArray(), retain, _closing.Token);
+            if (qos == 0)
+            {
+                return stored.IsCompletedSuccessfully ? new ValueTask<bool>(true) : new ValueTask<bool>(AwaitStoredAsync(stored));
+            }
+
+            // Pipelined: the read loop goes on with the next PUBLISH (whose rows can share the commit) while the PUBACK of this
+            // one waits for its rows to be committed.
+            var held = QueueAck(packetId, stored);
+            return held >= MaxHeldAcks && !stored.IsCompleted ? new ValueTask<bool>(PaceAsync(stored)) : new ValueTask<bool>(true);
+        }
+
+        if (topic.StartsWith("$iothub/twin/GET/", StringComparison.Ordinal))
+        {
+            var rid = TopicParser.QueryValue(topic, "$rid");
+            if (string.IsNullOrEmpty(rid))
+            {
+                return new ValueTask<bool>(RejectTwinRequest(topic, qos, packetId));
+            }
+
+            return new ValueTask<bool>(ThenAckAsync(handler.OnTwinGetAsync(id, rid, _closing.Token), qos, packetId));
+        }
+
+        if (topic.StartsWith("$iothub/twin/PATCH/properties/reported/", StringComparison.Ordinal))
+        {
+            var rid = TopicParser.QueryValue(topic, "$rid");
+            if (string.IsNullOrEmpty(rid))
+            {
+                return new ValueTask<bool>(RejectTwinRequest(topic, qos, packetId));
+            }
+
+            return new ValueTask<bool>(ThenAckAsync(handler.OnReportedPatchAsync(id, rid, payload.ToArray(), _closing.Token), qos, packetId));
+        }
+
+        if (topic.StartsWith("$iothub/methods/res/", StringComparison.Ordinal))
+        {
+            var parts = topic.Split('/');
+            var rid = TopicParser.QueryValue(topic, "$rid");
+            if (parts.Length >= 4 && int.TryParse(parts[3], out var status) && !string.IsNullOrEmpty(rid))
+            {
+                handler.OnMethodResponse(id, status, rid, payload.ToArray());
+                return new ValueTask<bool>(Ack(qos, packetId));
+            }
+        }
+
+        return new ValueTask<bool>(Drop(topic, qos, packetId));
+    }
+
+    private bool Drop(string topic, int qos, ushort packetId)
+    {
+        _broker.Counters.Dropped("unknown-topic");
+        Log.UnknownTopic(_broker.Logger, _clientId, topic);
+        return Ack(qos, packetId);
+    }
+
+    private bool RejectTwinRequest(string topic, int qos, ushort packetId)
+    {
+        _broker.Counters.Dropped("twin-request-without-rid");
+        Log.TwinRequestRejected(_broker.Logger, _clientId, topic, 400, "missing $rid");
+        return Ack(qos, packetId);
+    }
+
+    private bool Ack(int qos, ushort packetId)
+    {
+        if (qos == 1)
+        {
+            QueueAck(packetId, Task.CompletedTask);
+        }
+
+        return true;
+    }
+
+    private async Task<bool> ThenAckAsync(Task handled, int qos, ushort packetId)
+    {
+        await handled.ConfigureAwait(false);
+        return Ack(qos, packetId);
+    }
+
+    private async Task<bool> AwaitStoredAsync(Task stored)
+    {
+        try
+        {
+            await stored.ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !IsClosed)
+        {
+            Log.StoreFailed(_broker.Logger, _clientId, ex);
+            _closeReason = "store failed";
+            return false;
+        }
+    }
+
+    private async Task<bool> PaceAsync(Task stored)
+    {
+        // A failed store is handled (and the connection closed) by the PUBACK queue.
+        await stored.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return !IsClosed;
+    }
+
+    /// <summary>Refuses a PUBLISH the way edgeHub does: counted, logged, the connection closed before any PUBACK for it.</summary>
+    private bool Refuse(string topic, string reason)
+    {
+        _broker.Counters.Refused(reason);
+        Log.PublishRefused(_broker.Logger, _clientId, topic, reason);
+        _closeReason = "publish refused: " + reason;
+        return false;
+    }
+
+    private bool Malformed(string reason)
+    {
+        _broker.Counters.Refused("malformed-packet");
+        BrokerLog.MalformedPacket(_broker.Logger, _clientId, reason);
+        _closeReason = "malformed packet: " + reason;
+        return false;
+    }
+
+    private bool HandleSubscribe(ReadOnlySpan<byte> body)
+    {
+        var o = 0;
+        if (!MqttCodec.TryReadUInt16(body, ref o, out var packetId) || packetId == 0 || o == body.Length)
+        {
+            return Malformed("bad SUBSCRIBE");
+        }
+
+        var granted = new List<(string Filter, byte Code)>(1);
+        while (o < body.Length)
+        {
+            if (!MqttCodec.TryReadString(body, ref o, out var filter) || filter.Length == 0 || o == body.Length)
+            {
+                return Malformed("bad SUBSCRIBE filter");
+            }
+
+            var requested = body[o++];
+            if (requested > 2)
+            {
+                return Malformed("bad SUBSCRIBE QoS");
+            }
+
+            byte code;
+            if (!MqttBroker.IsAllowedFilter(_state!.Identity, filter))
+            {
+                _broker.Counters.Refused("subscribe-not-authorized");
+                Log.SubscribeRefused(_broker.Logger, _clientId, filter, "not this client's topic");
+                code = 0x80;
+            }
+            else
+            {
+                // PG grants QoS 1 for a QoS 2 subscription.
+                code = Math.Min(requested, (byte)1);
+            }
+
+            granted.Add((filter, code));
+        }
+
+        // SUBACK first, so nothing delivered for the new subscription overtakes it.
+        var length = 2 + granted.Count;
+        bool start;
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return false;
+            }
+
+            var span = Reserve(MqttCodec.FixedHeaderLength(length) + length);
+            var w = MqttCodec.WriteFixedHeader(span, 0x90, length);
+            BinaryPrimitives.WriteUInt16BigEndian(span[w..], packetId);
+            w += 2;
+            foreach (var (_, code) in granted)
+            {
+                span[w++] = code;
+            }
+
+            start = TakeWriterTurn();
+        }
+
+        if (start)
+        {
+            _ = WriteLoopAsync();
+        }
+
+        foreach (var (filter, code) in granted)
+        {
+            if (code != 0x80)
+            {
+                _broker.SetSubscription(_state!, filter, true);
+            }
+        }
+
+        return true;
+    }
+
+    private bool HandleUnsubscribe(ReadOnlySpan<byte> body)
+    {
+        var o = 0;
+        if (!MqttCodec.TryReadUInt16(body, ref o, out var packetId) || packetId == 0 || o == body.Length)
+        {
+            return Malformed("bad UNSUBSCRIBE");
+        }
+
+        var filters = new List<string>(1);
+        while (o < body.Length)
+        {
+            if (!MqttCodec.TryReadString(body, ref o, out var filter) || filter.Length == 0)
+            {
+                return Malformed("bad UNSUBSCRIBE filter");
+            }
+
+            filters.Add(filter);
+        }
+
+        foreach (var filter in filters)
+        {
+            _broker.SetSubscription(_state!, filter, false);
+        }
+
+        SendControl(0xB0, 2, (byte)(packetId >> 8), (byte)packetId);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- PUBACKs held until stored
+
+    /// <summary>Queues the PUBACK of <paramref name="packetId"/> behind the earlier ones; returns how many are waiting.</summary>
+    private int QueueAck(ushort packetId, Task stored)
+    {
+        int count;
+        lock (_ackLock)
+        {
+            _acks.Enqueue((packetId, stored));
+            count = _acks.Count;
+        }
+
+        DrainAcks();
+        return count;
+    }
+
+    private void OnHeadStored()
+    {
+        lock (_ackLock)
+        {
+            _ackWatching = false;
+        }
+
+        DrainAcks();
+    }
+
+    /// <summary>Sends the PUBACKs at the head of the queue whose messages are stored (in one write); watches the first that is not.</summary>
+    private void DrainAcks()
+    {
+        Task? watch = null;
+        Exception? failure = null;
+        var sent = false;
+        lock (_ackLock)
+        {
+            if (_ackWatching)
+            {
+                return;
+            }
+
+            while (_acks.TryPeek(out var head))
+            {
+                if (!head.Stored.IsCompleted)
+                {
+                    _ackWatching = true;
+                    watch = head.Stored;
+                    break;
+                }
+
+                _acks.Dequeue();
+                if (!head.Stored.IsCompletedSuccessfully)
+                {
+                    failure = head.Stored.Exception?.GetBaseException() ?? new OperationCanceledException("store cancelled");
+                    break;
+                }
+
+                lock (_sendLock)
+                {
+                    if (_sendClosed)
+                    {
+                        return;
+                    }
+
+                    var span = Reserve(4);
+                    span[0] = 0x40;
+                    span[1] = 2;
+                    BinaryPrimitives.WriteUInt16BigEndian(span[2..], head.Id);
+                }
+
+                sent = true;
+            }
+        }
+
+        if (sent)
+        {
+            Flush();
+        }
+
+        if (failure is not null)
+        {
+            // No PUBACK for it (nor for later ones): the client resends after reconnecting.
+            if (!IsClosed)
+            {
+                Log.StoreFailed(_broker.Logger, _clientId, failure);
+            }
+
+            Abort("store failed");
+            return;
+        }
+
+        watch?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_drainAcks);
+    }
+
+    /// <summary>The connection ended: nobody waits for these PUBACKs any more; observe failed stores (no unobserved task exceptions).</summary>
+    private void ObserveHeldAcks()
+    {
+        lock (_ackLock)
+        {
+            while (_acks.TryDequeue(out var a))
+            {
+                _ = a.Stored.ContinueWith(static f => _ = f.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- send side
+
+    private void SendControl(byte header, byte length, byte b2, byte b3)
+    {
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return;
+            }
+
+            var span = Reserve(2 + length);
+            span[0] = header;
+            span[1] = length;
+            if (length == 2)
+            {
+                span[2] = b2;
+                span[3] = b3;
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>Starts the writer if it is not running and bytes are queued.</summary>
+    private void Flush()
+    {
+        bool start;
+        lock (_sendLock)
+        {
+            start = !_sendClosed && TakeWriterTurn();
+        }
+
+        if (start)
+        {
+            _ = WriteLoopAsync();
+        }
+    }
+
+    /// <summary>Under _sendLock: true when the caller must start the writer.</summary>
+    private bool TakeWriterTurn()
+    {
+        if (_writing || _pendingLength == 0)
+        {
+            return false;
+        }
+
+        _writing = true;
+        return true;
+    }
+
+    /// <summary>Under _sendLock: room for <paramref name="length"/> more bytes at the end of the pending buffer.</summary>
+    private Span<byte> Reserve(int length)
+    {
+        if (_pending.Length - _pendingLength < length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_pending.Length * 2, _pendingLength + length));
+            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_pending);
+            _pending = larger;
+        }
+
+        var span = _pending.AsSpan(_pendingLength, length);
+        _pendingLength += length;
+        return span;
+    }
+
+    /// <summary>
+    /// The single writer: takes everything queued, writes it in one TLS write and repeats until nothing is left. It runs inline in
+    /// the caller that queued the first bytes until a write has to wait for the socket.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var ssl = _ssl!;
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                int length;
+                lock (_sendLock)
+                {
+                    if (buffer is not null)
+                    {
+                        if (_spare is null && buffer.Length <= 4 * SendBufferSize)
+                        {
+                            _spare = buffer;
+                        }
+                        else
+                        {
+                            ArrayPool<byte>.Shared.Return(buffer);
+                        }
+
+                        buffer = null;
+                    }
+
+                    if (_sendClosed || _pendingLength == 0)
+                    {
+                        _writing = false;
+                        if (_sendClosed)
+                        {
+                            ReleaseSendBuffers();
+                        }
+
+                        return;
+                    }
+
+                    buffer = _pending;
+                    length = _pendingLength;
+                    _pending = _spare ?? ArrayPool<byte>.Shared.Rent(SendBufferSize);
+                    _spare = null;
+                    _pendingLength = 0;
+                }
+
+                await ssl.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            lock (_sendLock)
+            {
+                _writing = false;
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                if (_sendClosed)
+                {
+                    ReleaseSendBuffers();
+                }
+            }
+
+            Log.DeliveryConnectionLost(_broker.Logger, _clientId, ex.Message);
+            Abort("write failed: " + ex.Message);
+        }
+    }
+
+    /// <summary>Under _sendLock, once closed and no write is running.</summary>
+    private void ReleaseSendBuffers()
+    {
+        if (_pending.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_pending);
+            _pending = [];
+        }
+
+        if (_spare is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_spare);
+            _spare = null;
+        }
+
+        _pendingLength = 0;
+    }
+
+    private void ChangeTimer(TimeSpan period)
+    {
+        try
+        {
+            _timer?.Change(period, period);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed meanwhile.
+        }
+    }
+
+    private void OnTimer()
+    {
+        var idle = _broker.Time.GetElapsedTime(Volatile.Read(ref _lastActivity));
+        if (idle <= _idleLimit || IsClosed)
+        {
+            return;
+        }
+
+        if (_state is null)
+        {
+            Abort("no CONNECT in time");
+            return;
+        }
+
+        BrokerLog.KeepAliveExpired(_broker.Logger, _clientId, _idleLimit, _keepAlive);
+        Abort("keep-alive expired");
+    }
+
+    /// <summary>For logs: which connection and identity this is.</summary>
+    public override string ToString() => $"{_id} {_clientId}";
+}
