@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Edge.TestSupport;
+using MQTTnet.Protocol;
+
+namespace Edge.Runtime.Tests;
+
+/// <summary>
+/// LoadGen published as Native AOT once per run (what the module images ship; see <see cref="ModuleProcess.PublishAotAsync"/>).
+/// Trimming breaks reflection silently at run time, so the binary is run for real.
+/// </summary>
+public sealed class LoadGenAotFixture : IAsyncLifetime
+{
+    public string? Executable { get; private set; }
+
+    public string? SkipReason { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        SkipReason = ModuleProcess.AotToolchainMissing();
+        if (SkipReason is null)
+        {
+            Executable = await ModuleProcess.PublishAotAsync("tests/LoadGen/LoadGen.csproj", ["src/Edge.Runtime", "tests/LoadGen"], TestContext.Current.CancellationToken);
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+public sealed class AotModuleTests(LoadGenAotFixture aot) : BrokerTestBase("runtime-aot"), IClassFixture<LoadGenAotFixture>
+{
+    [Fact]
+    public async Task LoadGenAot_OverTls_ConnectsSendsAppliesDesiredAnswersMethodsAndStopsCleanly()
+    {
+        Assert.SkipWhen(aot.SkipReason is not null, aot.SkipReason ?? "");
+        var ct = TestContext.Current.CancellationToken;
+        var env = Broker.ModuleEnvironment(State);
+        env["LoadGen__Rate"] = "100";
+        env["LoadGen__Source"] = "aot";
+        env["RuntimeLogLevel"] = "warning";
+        await using var p = ModuleProcess.Start(aot.Executable!, env);
+
+        // Connected over TLS (SAS), full twin read, the settings reported.
+        await TestBroker.WaitUntilAsync(() => Broker.Connects.Any(c => c.Result == MqttConnectReasonCode.Success), Wait, "a TLS connect\n" + p.Output);
+        await TestBroker.WaitUntilAsync(() => Broker.ReportedPatches.Any(r => r["loadGen"] is JsonObject), Wait, "the reported settings\n" + p.Output);
+        Broker.Publishes.ShouldContain(m => m.Topic.StartsWith("$iothub/twin/GET/", StringComparison.Ordinal));
+        Broker.Reported["loadGen"]!["properties"]!.AsArray().ShouldBeEmpty();
+
+        // Sequence-numbered telemetry.
+        await TestBroker.WaitUntilAsync(() => VerifyEvents().DistinctCount("aot") >= 50, Wait, "the first 50 messages\n" + p.Output);
+
+        // A desired patch is validated (DataAnnotations over the source-generated metadata) and applied to what is sent next.
+        await Broker.PatchDesiredAsync(new JsonObject { ["loadGen"] = new JsonObject { ["properties"] = new JsonArray(new JsonObject { ["name"] = "stage", ["value"] = "two" }) } });
+        await TestBroker.WaitUntilAsync(() => Broker.Events.Any(e => e.Topic.Contains("stage=two", StringComparison.Ordinal)), Wait, "a message with the new property\n" + p.Output);
+        Status()["code"]!.GetValue<int>().ShouldBe(200);
+        Broker.Reported["loadGen"]!["properties"]![0]!["name"]!.GetValue<string>().ShouldBe("stage");
+
+        // An invalid one is rejected with the path and the DataAnnotations message; the last good settings stay.
+        await Broker.PatchDesiredAsync(new JsonObject { ["loadGen"] = new JsonObject { ["properties"] = new JsonArray(new JsonObject { ["name"] = "", ["value"] = "x" }) } });
+        await TestBroker.WaitUntilAsync(() => Status()["code"]!.GetValue<int>() == 400, Wait, "the rejection\n" + p.Output);
+        Status()["description"]!.GetValue<string>().ShouldBe("properties[0].name: The Name field is required.");
+        await Broker.PatchDesiredAsync(new JsonObject { ["loadGen"] = new JsonObject { ["propertees"] = new JsonArray() } });
+        await TestBroker.WaitUntilAsync(() => Status()["description"]!.GetValue<string>().Contains("propertees", StringComparison.Ordinal), Wait, "the unknown-key rejection\n" + p.Output);
+
+        // Direct methods: a handled one and an unknown one.
+        var (status, payload) = await Broker.InvokeMethodAsync("getStatus", null, Wait);
+        status.ShouldBe(200, payload);
+        var body = JsonNode.Parse(payload)!;
+        body["source"]!.GetValue<string>().ShouldBe("aot");
+        body["sent"]!.GetValue<long>().ShouldBeGreaterThanOrEqualTo(50);
+        body["properties"]!.GetValue<int>().ShouldBe(1);
+        (await Broker.InvokeMethodAsync("nope", "{}", Wait)).Status.ShouldBe(501);
+
+        // SIGTERM: flushes what was accepted and exits 0; nothing lost or misordered.
+        (await p.TerminateAsync(Wait)).ShouldBe(0, p.Output);
+        var sent = long.Parse(File.ReadAllText(Path.Combine(State, "loadgen-aot.seq")), CultureInfo.InvariantCulture) - 1;
+        var v = VerifyEvents();
+        v.Expect("aot", 1, sent);
+        var r = v.Report("aot");
+        r.Passed.ShouldBeTrue(r.ToString());
+        r.Duplicates.ShouldBe(0, r.ToString());
+        p.Output.ShouldNotContain("fail:");
+        p.Output.ShouldNotContain("crit:");
+        ct.ThrowIfCancellationRequested();
+    }
+
+    private JsonNode Status() => Broker.Reported["lastDesiredStatus"] ?? new JsonObject { ["code"] = 0, ["description"] = "" };
+}
