@@ -42,9 +42,9 @@ public sealed class AotModuleTests(LoadGenAotFixture aot) : BrokerTestBase("runt
 
         // Connected over TLS (SAS), full twin read, the settings reported.
         await TestBroker.WaitUntilAsync(() => Broker.Connects.Any(c => c.Result == MqttConnectReasonCode.Success), Wait, "a TLS connect\n" + p.Output);
-        await TestBroker.WaitUntilAsync(() => Broker.ReportedPatches.Any(r => r["loadGen"] is JsonObject), Wait, "the reported settings\n" + p.Output);
+        await TestBroker.WaitUntilAsync(() => Reported(1) is not null, Wait, "the reported settings\n" + p.Output);
         Broker.Publishes.ShouldContain(m => m.Topic.StartsWith("$iothub/twin/GET/", StringComparison.Ordinal));
-        Broker.Reported["loadGen"]!["properties"]!.AsArray().ShouldBeEmpty();
+        Reported(1)!["loadGen"]!["properties"]!.AsArray().ShouldBeEmpty();
 
         // Sequence-numbered telemetry.
         await TestBroker.WaitUntilAsync(() => VerifyEvents().DistinctCount("aot") >= 50, Wait, "the first 50 messages\n" + p.Output);
@@ -52,15 +52,18 @@ public sealed class AotModuleTests(LoadGenAotFixture aot) : BrokerTestBase("runt
         // A desired patch is validated (DataAnnotations over the source-generated metadata) and applied to what is sent next.
         await Broker.PatchDesiredAsync(new JsonObject { ["loadGen"] = new JsonObject { ["properties"] = new JsonArray(new JsonObject { ["name"] = "stage", ["value"] = "two" }) } });
         await TestBroker.WaitUntilAsync(() => Broker.Events.Any(e => e.Topic.Contains("stage=two", StringComparison.Ordinal)), Wait, "a message with the new property\n" + p.Output);
-        Status()["code"]!.GetValue<int>().ShouldBe(200);
-        Broker.Reported["loadGen"]!["properties"]![0]!["name"]!.GetValue<string>().ShouldBe("stage");
+        await TestBroker.WaitUntilAsync(() => Reported(2) is not null, Wait, "the patch reported\n" + p.Output);
+        Reported(2)!["lastDesiredStatus"]!["code"]!.GetValue<int>().ShouldBe(200);
+        Reported(2)!["loadGen"]!["properties"]![0]!["name"]!.GetValue<string>().ShouldBe("stage");
 
         // An invalid one is rejected with the path and the DataAnnotations message; the last good settings stay.
         await Broker.PatchDesiredAsync(new JsonObject { ["loadGen"] = new JsonObject { ["properties"] = new JsonArray(new JsonObject { ["name"] = "", ["value"] = "x" }) } });
-        await TestBroker.WaitUntilAsync(() => Status()["code"]!.GetValue<int>() == 400, Wait, "the rejection\n" + p.Output);
-        Status()["description"]!.GetValue<string>().ShouldBe("properties[0].name: The Name field is required.");
+        await TestBroker.WaitUntilAsync(() => Reported(3) is not null, Wait, "the rejection\n" + p.Output);
+        Reported(3)!["lastDesiredStatus"]!["code"]!.GetValue<int>().ShouldBe(400);
+        Reported(3)!["lastDesiredStatus"]!["description"]!.GetValue<string>().ShouldBe("properties[0].name: The Name field is required.");
         await Broker.PatchDesiredAsync(new JsonObject { ["loadGen"] = new JsonObject { ["propertees"] = new JsonArray() } });
-        await TestBroker.WaitUntilAsync(() => Status()["description"]!.GetValue<string>().Contains("propertees", StringComparison.Ordinal), Wait, "the unknown-key rejection\n" + p.Output);
+        await TestBroker.WaitUntilAsync(() => Reported(4) is not null, Wait, "the unknown-key rejection\n" + p.Output);
+        Reported(4)!["lastDesiredStatus"]!["description"]!.GetValue<string>().ShouldContain("propertees");
 
         // Direct methods: a handled one and an unknown one.
         var (status, payload) = await Broker.InvokeMethodAsync("getStatus", null, Wait);
@@ -84,5 +87,7 @@ public sealed class AotModuleTests(LoadGenAotFixture aot) : BrokerTestBase("runt
         ct.ThrowIfCancellationRequested();
     }
 
-    private JsonNode Status() => Broker.Reported["lastDesiredStatus"] ?? new JsonObject { ["code"] = 0, ["description"] = "" };
+    /// <summary>The reported patch that answered desired version <paramref name="version"/>, once it reached the hub.</summary>
+    private JsonObject? Reported(long version) =>
+        Broker.ReportedPatches.LastOrDefault(r => r["lastDesiredVersion"] is JsonValue v && v.GetValue<long>() == version);
 }
