@@ -102,6 +102,7 @@ public sealed class ModuleProcess : IAsyncDisposable
         }
 
         // Keep one binary per project: older hashes are stale.
+        Directory.CreateDirectory(Path.Combine(aotRoot, name));
         foreach (var old in Directory.EnumerateDirectories(Path.Combine(aotRoot, name)))
         {
             Directory.Delete(old, recursive: true);
