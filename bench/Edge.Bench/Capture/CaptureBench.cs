@@ -302,14 +302,19 @@ internal sealed class CaptureBench : IBenchSuite
 
     private const string FourCameras = "640x480 synthetic, 1280x720 synthetic, Megamind.avi, JPEG folder";
 
-    /// <summary>The Native AOT CameraCapture (published once per source content under <c>artifacts/aot/</c>), or null without a toolchain.</summary>
-    private static async Task<string?> AotModuleAsync() => ModuleProcess.AotToolchainMissing() is null
+    /// <summary>
+    /// The Native AOT CameraCapture: <c>BENCH_CAPTURE_EXE</c>, else published once per source content under <c>artifacts/aot/</c>;
+    /// null without a toolchain.
+    /// </summary>
+    private static async Task<string?> AotModuleAsync() => Environment.GetEnvironmentVariable("BENCH_CAPTURE_EXE") is { Length: > 0 } exe
+        ? exe
+        : ModuleProcess.AotToolchainMissing() is null
         ? await ModuleProcess.PublishAotAsync("modules/CameraCapture/CameraCapture.csproj", ["src/Edge.Runtime", "modules/CameraCapture"], CancellationToken.None)
         : null;
 
     /// <summary>
     /// The module (<paramref name="module"/>: a .dll on the JIT, else the native executable) with <paramref name="cameras"/>
-    /// cameras for <paramref name="duration"/>. <c>BENCH_MODULE_ENV</c> (<c>K=V;K=V</c>) adds environment variables (experiments).
+    /// cameras for <paramref name="duration"/>. <c>BENCH_MODULE_ENV</c> (<c>K=V</c> lines) adds environment variables (experiments).
     /// </summary>
     private static async Task<Memory> RssAsync(string root, TimeSpan duration, int cameras, string module)
     {
@@ -343,7 +348,7 @@ internal sealed class CaptureBench : IBenchSuite
         }
 
         start.Environment["RuntimeLogLevel"] = "Warning";
-        foreach (var kv in (Environment.GetEnvironmentVariable("BENCH_MODULE_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var kv in (Environment.GetEnvironmentVariable("BENCH_MODULE_ENV") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             start.Environment[kv[..kv.IndexOf('=', StringComparison.Ordinal)]] = kv[(kv.IndexOf('=', StringComparison.Ordinal) + 1)..];
         }
