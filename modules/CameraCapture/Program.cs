@@ -3,6 +3,8 @@ using CameraCapture;
 using Edge.Runtime;
 using Microsoft.Extensions.Hosting;
 
+GlibcMalloc.Tune();
+
 // Native AOT resolves OpenCvSharp's P/Invokes by library name only (no probing of the application folder the way the
 // JIT host's deps.json does): load OpenCvSharpExtern from beside the executable when it is there (published image).
 NativeLibrary.SetDllImportResolver(typeof(OpenCvSharp.Mat).Assembly, static (name, _, _) =>
