@@ -91,3 +91,81 @@ public sealed class AotModuleTests(LoadGenAotFixture aot) : BrokerTestBase("runt
     private JsonObject? Reported(long version) =>
         Broker.ReportedPatches.LastOrDefault(r => r["lastDesiredVersion"] is JsonValue v && v.GetValue<long>() == version);
 }
+
+/// <summary>The Inference module published as Native AOT once per run (ONNX Runtime and OpenCvSharp through P/Invoke).</summary>
+public sealed class InferenceAotFixture : IAsyncLifetime
+{
+    public string? Executable { get; private set; }
+
+    public string? SkipReason { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        SkipReason = ModuleProcess.AotToolchainMissing();
+        if (SkipReason is null)
+        {
+            Executable = await ModuleProcess.PublishAotAsync("modules/Inference/Inference.csproj", ["src/Edge.Runtime", "modules/Inference"], TestContext.Current.CancellationToken);
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+public sealed class InferenceAotTests(InferenceAotFixture aot) : BrokerTestBase("inference-aot"), IClassFixture<InferenceAotFixture>
+{
+    [Fact]
+    public async Task InferenceAot_FrameOverTls_LoadsTheModelPublishesDetectionsValidatesSettingsAndStopsCleanly()
+    {
+        Assert.SkipWhen(aot.SkipReason is not null, aot.SkipReason ?? "");
+        var env = Broker.ModuleEnvironment(State);
+        env["RuntimeLogLevel"] = "warning";
+        env["Inference__AnnotatedFps"] = "0";
+        env["EDGE_ASSETS_DIR"] = Assets.Directory;
+        await using var p = ModuleProcess.Start(aot.Executable!, env);
+        await TestBroker.WaitUntilAsync(() => Reported(1) is not null, Wait, "the twin applied");
+
+        // The BlazeFace model loads (ONNX Runtime through P/Invoke) and a JPEG frame from the input gives a detections message
+        // (the first frame of a camera always does: the heartbeat is due).
+        var jpeg = await File.ReadAllBytesAsync(Assets.Messi, TestContext.Current.CancellationToken);
+        JsonNode? body = null;
+        for (var attempt = 0; attempt < 60 && body is null; attempt++)
+        {
+            // Frames sent before the model is ready are dropped by design: resend until one is processed.
+            await Broker.SendInputAsync("frames", jpeg, [new("cameraId", "cam1"), new("seq", attempt.ToString(CultureInfo.InvariantCulture)), new("width", "548"), new("height", "342")]);
+            try
+            {
+                await TestBroker.WaitUntilAsync(() => Broker.Events.Any(e => e.Topic.Contains("detections", StringComparison.Ordinal)), TimeSpan.FromSeconds(1), "detections");
+                body = JsonNode.Parse(Broker.Events.First(e => e.Topic.Contains("detections", StringComparison.Ordinal)).Payload);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        body.ShouldNotBeNull("no detections message\n" + p.Output);
+        body["cameraId"]!.GetValue<string>().ShouldBe("cam1");
+        body["detections"].ShouldBeOfType<JsonArray>();
+        var (status, payload) = await Broker.InvokeMethodAsync("getStatus", null, Wait);
+        status.ShouldBe(200, payload);
+        JsonNode.Parse(payload)!["model"]!["status"]!.GetValue<string>().ShouldBe("ready");
+
+        // Settings (enums as camelCase strings, DataAnnotations, IValidatableObject) over the source-generated metadata.
+        await Broker.PatchDesiredAsync(new JsonObject { ["thresholds"] = new JsonObject { ["minScore"] = 1.5 } });
+        await TestBroker.WaitUntilAsync(() => Reported(2) is not null, Wait, "the rejection\n" + p.Output);
+        Reported(2)!["lastDesiredStatus"]!["description"]!.GetValue<string>().ShouldBe("thresholds.minScore: The field MinScore must be between 0 and 1.");
+        await Broker.PatchDesiredAsync(new JsonObject { ["thresholds"] = new JsonObject { ["minScore"] = 0.6, ["minBoxArea"] = 0.5, ["maxBoxArea"] = 0.2 } });
+        await TestBroker.WaitUntilAsync(() => Reported(3) is not null, Wait, "the second rejection\n" + p.Output);
+        Reported(3)!["lastDesiredStatus"]!["description"]!.GetValue<string>().ShouldBe("thresholds.minBoxArea: minBoxArea must not exceed maxBoxArea");
+        await Broker.PatchDesiredAsync(new JsonObject { ["thresholds"] = new JsonObject { ["minScore"] = 0.6, ["minBoxArea"] = 0, ["maxBoxArea"] = 1 } });
+        await TestBroker.WaitUntilAsync(() => Reported(4) is not null, Wait, "the patch applied\n" + p.Output);
+        Reported(4)!["lastDesiredStatus"]!["code"]!.GetValue<int>().ShouldBe(200);
+        Reported(4)!["thresholds"]!["minScore"]!.GetValue<double>().ShouldBe(0.6);
+
+        (await p.TerminateAsync(Wait)).ShouldBe(0, p.Output);
+        p.Output.ShouldNotContain("fail:");
+        p.Output.ShouldNotContain("crit:");
+    }
+
+    private JsonObject? Reported(long version) =>
+        Broker.ReportedPatches.LastOrDefault(r => r["lastDesiredVersion"] is JsonValue v && v.GetValue<long>() == version);
+}
