@@ -85,7 +85,7 @@ public sealed class ModuleProcess : IAsyncDisposable
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
         foreach (var a in new[]
         {
-            "publish", Path.Combine(root, project), "-c", "Release", "-r", rid, "-o", staging, "-nologo", "-v", "quiet",
+            "publish", Path.Combine(root, project), "-c", "Release", "-r", rid, "-o", staging, "-nologo", "-v", "quiet", "--disable-build-servers",
             $"-p:ArtifactsPath={Path.Combine(aotRoot, "_build")}", $"-p:CppCompilerAndLinker={compiler}",
         })
         {
@@ -95,7 +95,16 @@ public sealed class ModuleProcess : IAsyncDisposable
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync(ct);
         var stderr = p.StandardError.ReadToEndAsync(ct);
-        await p.WaitForExitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await p.WaitForExitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw;
+        }
+
         if (p.ExitCode != 0 || !File.Exists(Path.Combine(staging, name)))
         {
             throw new InvalidOperationException($"dotnet publish {project} -r {rid} failed ({p.ExitCode}; the project sets PublishAot):\n{await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}");
