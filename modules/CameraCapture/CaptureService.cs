@@ -90,7 +90,7 @@ internal sealed class CaptureService : BackgroundService
 
         _settingsError = null;
         await ApplyAsync(settings, ct).ConfigureAwait(false);
-        var reported = DesiredSettings.ToJson(settings)!.AsObject();
+        var reported = DesiredSettings.ToJson(settings, CaptureSettingsJson.Default.CaptureSettings)!.AsObject();
         reported["settingsError"] = null;
         return DesiredPropertiesResult.Applied(reported);
     }
@@ -108,7 +108,7 @@ internal sealed class CaptureService : BackgroundService
             }
         }
 
-        if (!DesiredSettings.TryBind(section, Clone(_defaults.Settings), out settings, out errors))
+        if (!DesiredSettings.TryBind(section, Clone(_defaults.Settings), CaptureSettingsJson.Default.CaptureSettings, out settings, out errors))
         {
             return false;
         }
@@ -281,13 +281,7 @@ internal sealed class CaptureService : BackgroundService
         await HousekeepingAsync(stoppingToken).ConfigureAwait(false);
     }
 
-    private static CaptureSettings Clone(CaptureSettings s) =>
-        System.Text.Json.JsonSerializer.Deserialize<CaptureSettings>(DesiredSettings.ToJson(s)!.ToJsonString(), JsonDefaults)!;
-
-    private static readonly System.Text.Json.JsonSerializerOptions JsonDefaults = new(System.Text.Json.JsonSerializerDefaults.Web)
-    {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-    };
+    private static CaptureSettings Clone(CaptureSettings s) => DesiredSettings.Clone(s, CaptureSettingsJson.Default.CaptureSettings);
 
     private string FrameStoreRoot(CaptureSettings s) => s.FrameStore is { Length: > 0 } root ? root : Path.Combine(_stateDirectory, "frames");
 

@@ -115,7 +115,7 @@ internal sealed class InferenceService : BackgroundService
     public JsonObject StatusJson() => new()
     {
         ["model"] = _models.Status.ToJson(),
-        ["thresholds"] = DesiredSettings.ToJson(_thresholds),
+        ["thresholds"] = DesiredSettings.ToJson(_thresholds, InferenceSettingsJson.Default.ThresholdSettings),
         ["stats"] = StatsJson(),
     };
 
@@ -227,12 +227,12 @@ internal sealed class InferenceService : BackgroundService
     internal async Task<DesiredPropertiesResult> OnDesiredAsync(DesiredPropertiesArguments args, CancellationToken ct)
     {
         var errors = new List<string>();
-        if (!DesiredSettings.TryBind(args.Desired["thresholds"], _defaultThresholds, out var thresholds, out var te))
+        if (!DesiredSettings.TryBind(args.Desired["thresholds"], _defaultThresholds, InferenceSettingsJson.Default.ThresholdSettings, out var thresholds, out var te))
         {
             errors.AddRange(te.Select(e => "thresholds." + e));
         }
 
-        if (!DesiredSettings.TryBind(args.Desired["model"], _defaultModel, out var model, out var me))
+        if (!DesiredSettings.TryBind(args.Desired["model"], _defaultModel, InferenceSettingsJson.Default.ModelSettings, out var model, out var me))
         {
             errors.AddRange(me.Select(e => "model." + e));
         }
@@ -249,7 +249,7 @@ internal sealed class InferenceService : BackgroundService
         }
 
         _thresholds = thresholds;
-        Log.ThresholdsApplied(_log, DesiredSettings.ToJson(thresholds)!.ToJsonString());
+        Log.ThresholdsApplied(_log, DesiredSettings.ToJson(thresholds, InferenceSettingsJson.Default.ThresholdSettings)!.ToJsonString());
         _modelRequested = true;
         ModelTask = _models.ApplyAsync(model, force: false, _stopping.Token);
         await Task.Yield();

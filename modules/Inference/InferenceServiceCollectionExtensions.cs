@@ -3,6 +3,7 @@ using Inference.Models;
 using Inference.Processing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,9 +19,12 @@ public static class InferenceServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddInference(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<InferenceOptions>().Bind(configuration.GetSection("Inference")).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ModelSettings>().Bind(configuration.GetSection("Model")).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ThresholdSettings>().Bind(configuration.GetSection("Thresholds")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<InferenceOptions>().Bind(configuration.GetSection("Inference")).ValidateOnStart();
+        services.AddOptions<ModelSettings>().Bind(configuration.GetSection("Model")).ValidateOnStart();
+        services.AddOptions<ThresholdSettings>().Bind(configuration.GetSection("Thresholds")).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelSettings>, ModelSettingsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ThresholdSettings>, ThresholdSettingsValidator>());
         // Timeouts and retries live in the model-load pipeline; the client itself never times out (no retry inside a retry).
         services.AddHttpClient(ModelManager.PipelineName, c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton(sp => new InferenceMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
@@ -42,3 +46,15 @@ public static class InferenceServiceCollectionExtensions
         return services;
     }
 }
+
+/// <summary>Source-generated DataAnnotations validation of <see cref="InferenceOptions"/> (trim- and AOT-safe).</summary>
+[OptionsValidator]
+internal sealed partial class InferenceOptionsValidator : IValidateOptions<InferenceOptions>;
+
+/// <summary>Source-generated DataAnnotations validation of <see cref="ModelSettings"/>.</summary>
+[OptionsValidator]
+internal sealed partial class ModelSettingsValidator : IValidateOptions<ModelSettings>;
+
+/// <summary>Source-generated DataAnnotations validation of <see cref="ThresholdSettings"/> (its IValidatableObject checks included).</summary>
+[OptionsValidator]
+internal sealed partial class ThresholdSettingsValidator : IValidateOptions<ThresholdSettings>;

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 
 namespace Edge.TestSupport;
@@ -39,11 +41,136 @@ public sealed class ModuleProcess : IAsyncDisposable
         return File.Exists(path) ? path : throw new FileNotFoundException($"{project} is not built at {path}; build it (the test project references it)", path);
     }
 
+    /// <summary>
+    /// Why this machine cannot Native-AOT-publish (no clang: <c>apt-get install clang zlib1g-dev</c>, which <c>./edge test</c>
+    /// does), or null when it can.
+    /// </summary>
+    public static string? AotToolchainMissing() => AotCompiler() is null
+        ? "Native AOT needs a C toolchain: no clang (or clang-NN) on PATH. Install it with 'apt-get install clang zlib1g-dev' (./edge test does)."
+        : null;
+
+    /// <summary>
+    /// Native-AOT-publishes <paramref name="project"/> (a csproj path relative to the repository root) for this machine's
+    /// runtime identifier, once per content of <paramref name="inputs"/> (folders relative to the root, hashed with the
+    /// repository-wide build files): the binary is cached under <c>artifacts/aot/{name}/{hash}/</c>. Publishes run one at
+    /// a time across processes and build in <c>artifacts/aot/_build</c>, apart from the normal (JIT) build output.
+    /// </summary>
+    public static async Task<string> PublishAotAsync(string project, IReadOnlyList<string> inputs, CancellationToken ct)
+    {
+        var compiler = AotCompiler() ?? throw new InvalidOperationException(AotToolchainMissing());
+        var root = Assets.RepoRoot;
+        var name = Path.GetFileNameWithoutExtension(project);
+        var rid = RuntimeInformation.RuntimeIdentifier;
+        var aotRoot = Path.Combine(root, "artifacts", "aot");
+        var dir = Path.Combine(aotRoot, name, InputHash(root, [.. inputs, "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig", "eng"], rid));
+        var exe = Path.Combine(dir, name);
+        if (File.Exists(exe))
+        {
+            return exe;
+        }
+
+        Directory.CreateDirectory(aotRoot);
+        using var gate = await LockAsync(Path.Combine(aotRoot, ".publish.lock"), ct).ConfigureAwait(false);
+        if (File.Exists(exe))
+        {
+            return exe;
+        }
+
+        var staging = Path.Combine(aotRoot, "_staging", name);
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
+        foreach (var a in new[]
+        {
+            "publish", Path.Combine(root, project), "-c", "Release", "-r", rid, "-o", staging, "-nologo", "-v", "quiet", "--disable-build-servers",
+            $"-p:ArtifactsPath={Path.Combine(aotRoot, "_build")}", $"-p:CppCompilerAndLinker={compiler}",
+        })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync(ct);
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        try
+        {
+            await p.WaitForExitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        if (p.ExitCode != 0 || !File.Exists(Path.Combine(staging, name)))
+        {
+            throw new InvalidOperationException($"dotnet publish {project} -r {rid} failed ({p.ExitCode}; the project sets PublishAot):\n{await stdout.ConfigureAwait(false)}{await stderr.ConfigureAwait(false)}");
+        }
+
+        // Keep one binary per project: older hashes are stale.
+        Directory.CreateDirectory(Path.Combine(aotRoot, name));
+        foreach (var old in Directory.EnumerateDirectories(Path.Combine(aotRoot, name)))
+        {
+            Directory.Delete(old, recursive: true);
+        }
+
+        Directory.Move(staging, dir);
+        return exe;
+    }
+
+    private static string? AotCompiler()
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        var names = new[] { "clang" }.Concat(Enumerable.Range(11, 30).Reverse().Select(v => $"clang-{v}"));
+        return names.FirstOrDefault(n => path.Any(d => File.Exists(Path.Combine(d, n))));
+    }
+
+    private static string InputHash(string root, IEnumerable<string> inputs, string rid)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(Encoding.UTF8.GetBytes(rid));
+        var files = inputs.Select(i => Path.Combine(root, i))
+            .SelectMany(i => Directory.Exists(i) ? Directory.EnumerateFiles(i, "*", SearchOption.AllDirectories) : File.Exists(i) ? [i] : [])
+            .Select(f => Path.GetRelativePath(root, f))
+            .Order(StringComparer.Ordinal);
+        foreach (var f in files)
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes(f + "\n"));
+            sha.AppendData(File.ReadAllBytes(Path.Combine(root, f)));
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
+    }
+
+    private static async Task<FileStream> LockAsync(string path, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), TimeProvider.System, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Starts a module: a <c>.dll</c> on the shared runtime (<c>dotnet exec</c>), anything else as a native (AOT) executable.</summary>
     public static ModuleProcess Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(dll);
+        var managed = dll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var psi = new ProcessStartInfo(managed ? "dotnet" : dll) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (managed)
+        {
+            psi.ArgumentList.Add("exec");
+            psi.ArgumentList.Add(dll);
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

@@ -41,3 +41,7 @@ public sealed class LoadGenOptions
     [Range(0, 200_000)]
     public int PayloadBytes { get; set; }
 }
+
+/// <summary>Source-generated DataAnnotations validation of <see cref="LoadGenOptions"/> (trim- and AOT-safe).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class LoadGenOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<LoadGenOptions>;

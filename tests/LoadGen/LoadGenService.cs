@@ -11,7 +11,7 @@ namespace LoadGen;
 /// Sends <c>{source, seq, bootId, createdAt, pad}</c> to the output. The next sequence number is persisted in the state folder
 /// after each accepted send, so a restart (even after kill -9) continues without a gap; at worst the last one is sent twice.
 /// </summary>
-internal sealed partial class LoadGenService(IModuleClient client, IOptions<LoadGenOptions> options, IOptions<EdgeModuleOptions> module, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<LoadGenService> logger) : BackgroundService
+internal sealed partial class LoadGenService(IModuleClient client, IOptions<LoadGenOptions> options, IOptions<EdgeModuleOptions> module, IHostApplicationLifetime lifetime, TimeProvider time, LoadGenState state, ILogger<LoadGenService> logger) : BackgroundService
 {
     private readonly LoadGenOptions _options = options.Value;
     private readonly string _bootId = Guid.NewGuid().ToString("N");
@@ -54,6 +54,7 @@ internal sealed partial class LoadGenService(IModuleClient client, IOptions<Load
             return;
         }
 
+        state.Source = source;
         Directory.CreateDirectory(module.Value.StateDirectory);
         var seqFile = Path.Combine(module.Value.StateDirectory, $"loadgen-{source}.seq");
         var seq = File.Exists(seqFile) ? long.Parse(await File.ReadAllTextAsync(seqFile, stoppingToken).ConfigureAwait(false), CultureInfo.InvariantCulture) : 1;
@@ -74,7 +75,7 @@ internal sealed partial class LoadGenService(IModuleClient client, IOptions<Load
                     ContentType = "application/json",
                     ContentEncoding = "utf-8",
                     MessageId = $"{source}-{seq}",
-                    Properties = new Dictionary<string, string> { ["source"] = source, ["seq"] = seq.ToString(CultureInfo.InvariantCulture) },
+                    Properties = Properties(source, seq),
                 }, stoppingToken).ConfigureAwait(false);
                 if (!result.IsAccepted)
                 {
@@ -84,6 +85,7 @@ internal sealed partial class LoadGenService(IModuleClient client, IOptions<Load
 
                 seq++;
                 sentThisBoot++;
+                state.CountSent();
                 // Atomic replace: a kill -9 between truncate and write must not leave an empty file.
                 await File.WriteAllTextAsync(seqFile + ".tmp", seq.ToString(CultureInfo.InvariantCulture), stoppingToken).ConfigureAwait(false);
                 File.Move(seqFile + ".tmp", seqFile, overwrite: true);
@@ -96,6 +98,14 @@ internal sealed partial class LoadGenService(IModuleClient client, IOptions<Load
         }
 
         LogDone(logger, source, seq - 1);
+    }
+
+    private Dictionary<string, string> Properties(string source, long seq)
+    {
+        var properties = new Dictionary<string, string>(state.Properties, StringComparer.Ordinal);
+        properties["source"] = source;
+        properties["seq"] = seq.ToString(CultureInfo.InvariantCulture);
+        return properties;
     }
 
     [LoggerMessage(9000, LogLevel.Information, "LoadGen {Source} starting at seq {Seq}, {Rate} msg/s")]

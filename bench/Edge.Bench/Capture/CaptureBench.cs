@@ -63,15 +63,28 @@ internal sealed class CaptureBench : IBenchSuite
 
         if (!args.Contains("--skip-rss"))
         {
-            var baseline = await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 0);
-            var four = await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 4);
+            var jit = Path.Combine(AppContext.BaseDirectory, "CameraCapture.dll");
+            var aot = await AotModuleAsync();
+            var baseline = await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 0, jit);
+            var four = await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 4, jit);
+            var aotBaseline = aot is null ? null : await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 0, aot);
+            var aotFour = aot is null ? null : await RssAsync(dir.Path, TimeSpan.FromSeconds(rssSeconds), cameras: 4, aot);
             Console.WriteLine();
             Console.WriteLine($"## CameraCapture process memory ({rssSeconds} s each, mean VmRSS after 10 s; real MQTT/TLS to a test edgeHub + SQLite outbox)");
             Console.WriteLine();
             Console.WriteLine("| process | RSS | anon | file-backed | frames delivered | limit | ratio vs limit |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
-            Console.WriteLine($"| module, 0 cameras (runtime baseline) | {baseline.RssMb:F1} MB | {baseline.AnonMb:F1} MB | {baseline.FileMb:F1} MB | - | | |");
-            Console.WriteLine($"| module, 4 cameras at 5 fps (640x480 synthetic, 1280x720 synthetic, Megamind.avi, JPEG folder) | {four.RssMb:F1} MB | {four.AnonMb:F1} MB | {four.FileMb:F1} MB | {four.Frames} | 80 MB | **{four.RssMb / 80:F2}** |");
+            Console.WriteLine($"| JIT (dotnet exec), 0 cameras (runtime baseline) | {baseline.RssMb:F1} MB | {baseline.AnonMb:F1} MB | {baseline.FileMb:F1} MB | - | | |");
+            Console.WriteLine($"| JIT (dotnet exec), 4 cameras at 5 fps ({FourCameras}) | {four.RssMb:F1} MB | {four.AnonMb:F1} MB | {four.FileMb:F1} MB | {four.Frames} | 80 MB | {four.RssMb / 80:F2} |");
+            if (aotBaseline is not null && aotFour is not null)
+            {
+                Console.WriteLine($"| Native AOT (what ships), 0 cameras | {aotBaseline.RssMb:F1} MB | {aotBaseline.AnonMb:F1} MB | {aotBaseline.FileMb:F1} MB | - | | |");
+                Console.WriteLine($"| **Native AOT (what ships), 4 cameras at 5 fps** | {aotFour.RssMb:F1} MB | {aotFour.AnonMb:F1} MB | {aotFour.FileMb:F1} MB | {aotFour.Frames} | 80 MB | **{aotFour.RssMb / 80:F2}** |");
+            }
+            else
+            {
+                Console.WriteLine($"(no Native AOT rows: {ModuleProcess.AotToolchainMissing()})");
+            }
         }
 
         return 0;
@@ -97,7 +110,8 @@ internal sealed class CaptureBench : IBenchSuite
             "rss" => async d =>
             {
                 var n = int.Parse(Environment.GetEnvironmentVariable("BENCH_CAMERAS") ?? "4", CultureInfo.InvariantCulture);
-                var m = await RssAsync(dir, d, cameras: n);
+                var module = Environment.GetEnvironmentVariable("BENCH_AOT") == "1" ? await AotModuleAsync() ?? throw new InvalidOperationException(ModuleProcess.AotToolchainMissing()) : Path.Combine(AppContext.BaseDirectory, "CameraCapture.dll");
+                var m = await RssAsync(dir, d, cameras: n, module);
                 Console.WriteLine($"rss {n} cameras: {m.RssMb:F1} MB (anon {m.AnonMb:F1}, file {m.FileMb:F1}), {m.Frames} frames");
                 return new Result(1, 0, 0);
             },
@@ -286,10 +300,26 @@ internal sealed class CaptureBench : IBenchSuite
     /// <summary>Starts the real module process with four cameras against a TLS test edgeHub and samples its RSS.</summary>
     private sealed record Memory(double RssMb, double AnonMb, double FileMb, int Frames);
 
-    private static async Task<Memory> RssAsync(string root, TimeSpan duration, int cameras)
+    private const string FourCameras = "640x480 synthetic, 1280x720 synthetic, Megamind.avi, JPEG folder";
+
+    /// <summary>
+    /// The Native AOT CameraCapture: <c>BENCH_CAPTURE_EXE</c>, else published once per source content under <c>artifacts/aot/</c>;
+    /// null without a toolchain.
+    /// </summary>
+    private static async Task<string?> AotModuleAsync() => Environment.GetEnvironmentVariable("BENCH_CAPTURE_EXE") is { Length: > 0 } exe
+        ? exe
+        : ModuleProcess.AotToolchainMissing() is null
+        ? await ModuleProcess.PublishAotAsync("modules/CameraCapture/CameraCapture.csproj", ["src/Edge.Runtime", "modules/CameraCapture"], CancellationToken.None)
+        : null;
+
+    /// <summary>
+    /// The module (<paramref name="module"/>: a .dll on the JIT, else the native executable) with <paramref name="cameras"/>
+    /// cameras for <paramref name="duration"/>. <c>BENCH_MODULE_ENV</c> (<c>K=V</c> lines) adds environment variables (experiments).
+    /// </summary>
+    private static async Task<Memory> RssAsync(string root, TimeSpan duration, int cameras, string module)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "CameraCapture.dll");
-        root = Path.Combine(root, $"rss{cameras}");
+        var managed = module.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        root = Path.Combine(root, $"rss{cameras}{(managed ? "jit" : "aot")}");
         Directory.CreateDirectory(root);
 
         await using var broker = await TestBroker.StartAsync(root, moduleId: "capture");
@@ -303,7 +333,7 @@ internal sealed class CaptureBench : IBenchSuite
             }
         }
 
-        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(managed ? "dotnet" : module, managed ? [module] : []) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (k, v) in broker.ModuleEnvironment(Path.Combine(root, "module-state")))
         {
             start.Environment[k] = v;
@@ -318,6 +348,11 @@ internal sealed class CaptureBench : IBenchSuite
         }
 
         start.Environment["RuntimeLogLevel"] = "Warning";
+        foreach (var kv in (Environment.GetEnvironmentVariable("BENCH_MODULE_ENV") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            start.Environment[kv[..kv.IndexOf('=', StringComparison.Ordinal)]] = kv[(kv.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
+
         using var child = Process.Start(start)!;
         _ = child.StandardOutput.ReadToEndAsync();
         _ = child.StandardError.ReadToEndAsync();

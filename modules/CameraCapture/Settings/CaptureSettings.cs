@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Edge.Runtime;
 
 namespace CameraCapture;
 
@@ -127,3 +130,11 @@ public enum FrameTransport
     /// <summary>The JPEG is written to the frame store; the message carries its path, size and SHA-256.</summary>
     Reference,
 }
+
+/// <summary>Source-generated JSON metadata for the settings (twin desired/reported form: camelCase, unknown keys rejected).</summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    Converters = [typeof(CamelCaseEnumConverter<FrameTransport>)])]
+[JsonSerializable(typeof(CaptureSettings))]
+internal sealed partial class CaptureSettingsJson : JsonSerializerContext;

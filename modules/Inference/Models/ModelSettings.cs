@@ -126,11 +126,11 @@ public sealed class ModelSettings
     public ResizeMode? Resize { get; set; }
 
     /// <summary>Per-channel mean subtracted from 0–255 pixel values (float inputs). Default: the profile's.</summary>
-    [MinLength(3), MaxLength(3)]
+    [ExactLength(3)]
     public float[]? Mean { get; set; }
 
     /// <summary>Per-channel divisor applied after the mean (float inputs). Default: the profile's.</summary>
-    [MinLength(3), MaxLength(3)]
+    [ExactLength(3)]
     public float[]? Std { get; set; }
 
     /// <summary>YOLO output layout. Default <c>auto</c>.</summary>
@@ -171,5 +171,29 @@ public sealed class ModelSettings
         c.Mean = Mean?.ToArray();
         c.Std = Std?.ToArray();
         return c;
+    }
+}
+
+/// <summary>
+/// An array (when set) has exactly <see cref="Length"/> elements: the trim- and AOT-safe form of
+/// <c>[MinLength(n), MaxLength(n)]</c> (which find <c>Count</c> by reflection), with their messages.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class ExactLengthAttribute(int length) : ValidationAttribute
+{
+    public int Length { get; } = length;
+
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
+    {
+        if (value is not Array { Length: var n } || n == Length)
+        {
+            return ValidationResult.Success;
+        }
+
+        var name = validationContext.DisplayName;
+        var message = n < Length
+            ? $"The field {name} must be a string or array type with a minimum length of '{Length}'."
+            : $"The field {name} must be a string or array type with a maximum length of '{Length}'.";
+        return new ValidationResult(message, validationContext.MemberName is { } member ? [member] : null);
     }
 }

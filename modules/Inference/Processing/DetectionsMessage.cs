@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Inference.Models;
 
@@ -35,3 +36,18 @@ internal sealed record PointBody(float X, float Y);
 [JsonSerializable(typeof(DetectionsMessage))]
 [JsonSerializable(typeof(ModelSettings))]
 internal sealed partial class InferenceJsonContext : JsonSerializerContext;
+
+/// <summary>Source-generated JSON metadata for the twin settings (desired/reported form: camelCase, unknown keys rejected).</summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    Converters = [
+        typeof(Edge.Runtime.CamelCaseEnumConverter<ModelProfile>),
+        typeof(Edge.Runtime.CamelCaseEnumConverter<TensorLayout>),
+        typeof(Edge.Runtime.CamelCaseEnumConverter<ColorOrder>),
+        typeof(Edge.Runtime.CamelCaseEnumConverter<ResizeMode>),
+        typeof(Edge.Runtime.CamelCaseEnumConverter<YoloLayout>),
+        typeof(Edge.Runtime.CamelCaseEnumConverter<BoxFormat>)])]
+[JsonSerializable(typeof(ThresholdSettings))]
+[JsonSerializable(typeof(ModelSettings))]
+internal sealed partial class InferenceSettingsJson : JsonSerializerContext;

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace Edge.Runtime;
 
@@ -28,10 +29,12 @@ public static class EdgeModuleServiceCollectionExtensions
 
         services.AddOptions<EdgeModuleOptions>()
             .Configure(o => o.StateDirectory = ResolveStateDirectory(configuration))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddOptions<OutboxOptions>().Bind(configuration.GetSection("Outbox")).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<EdgeHubClientOptions>().Bind(configuration.GetSection("EdgeHub")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OutboxOptions>().Bind(configuration.GetSection("Outbox")).ValidateOnStart();
+        services.AddOptions<EdgeHubClientOptions>().Bind(configuration.GetSection("EdgeHub")).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeModuleOptions>, EdgeModuleOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeHubClientOptions>, EdgeHubClientOptionsValidator>());
 
         var level = ParseRuntimeLogLevel(configuration["RuntimeLogLevel"]);
         services.AddLogging(b =>

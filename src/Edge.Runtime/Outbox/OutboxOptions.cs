@@ -20,7 +20,7 @@ public sealed class OutboxOptions
     public long MaxBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>How long an undelivered message is kept before it is dropped as expired. Default 7 days.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    [TimeSpanRange("00:00:01", "3650.00:00:00")]
     public TimeSpan DefaultTtl { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Policy for outputs without their own. Default <see cref="OutboxFullPolicy.RejectNew"/>.</summary>
@@ -51,6 +51,6 @@ public sealed class OutboxOutputOptions
     public long? MaxBytes { get; set; }
 
     /// <summary>Per-message TTL for this output; default: <see cref="OutboxOptions.DefaultTtl"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    [TimeSpanRange("00:00:01", "3650.00:00:00")]
     public TimeSpan? Ttl { get; set; }
 }

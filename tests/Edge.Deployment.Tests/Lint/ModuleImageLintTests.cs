@@ -20,6 +20,7 @@ public sealed class ModuleImageLintTests
     {
         ["mcr.microsoft.com/dotnet/sdk:10.0-noble"] = ["linux/amd64", "linux/arm64"],
         ["mcr.microsoft.com/dotnet/runtime:10.0-noble"] = ["linux/amd64", "linux/arm64"],
+        ["mcr.microsoft.com/dotnet/runtime-deps:10.0-noble"] = ["linux/amd64", "linux/arm64"],
         ["ubuntu:24.04"] = ["linux/amd64", "linux/arm64"],
         ["node:22-slim"] = ["linux/amd64", "linux/arm64"],
     };
@@ -65,7 +66,7 @@ public sealed class ModuleImageLintTests
     public void Dockerfile_FinalStage_SmallRuntimeForTheTargetArchitecture(string module, string arch)
     {
         var final = Read(module, arch)[^1];
-        final.Image.ShouldBe("mcr.microsoft.com/dotnet/runtime:10.0-noble");
+        final.Image.ShouldBe(IsNativeAot(module) ? "mcr.microsoft.com/dotnet/runtime-deps:10.0-noble" : "mcr.microsoft.com/dotnet/runtime:10.0-noble");
         final.Platform.ShouldBe(arch == "amd64" ? "linux/amd64" : "linux/arm64");
     }
 
@@ -122,7 +123,27 @@ public sealed class ModuleImageLintTests
         user.ShouldNotBeNull($"{module}/Dockerfile.{arch}: no USER in the runtime stage (containers would run as root)");
         user.Arguments.Split(':')[0].ShouldNotBeOneOf("root", "0");
         var entry = final.Instructions.Last(i => i.Keyword == "ENTRYPOINT");
-        JsonSerializer.Deserialize<string[]>(entry.Arguments).ShouldBe(["dotnet", AssemblyName(module) + ".dll"]);
+        JsonSerializer.Deserialize<string[]>(entry.Arguments).ShouldBe(IsNativeAot(module) ? ["/app/" + AssemblyName(module)] : ["dotnet", AssemblyName(module) + ".dll"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Images))]
+    public void Dockerfile_NativeAotModule_PublishesAotOnTheTargetPlatformWithAToolchain(string module, string arch)
+    {
+        Assert.SkipUnless(IsNativeAot(module), $"{module} runs on the JIT (no PublishAot in its csproj)");
+        var stages = Read(module, arch);
+        var build = stages.Single(s => s.Instructions.Any(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal)));
+        build.Image.ShouldBe("mcr.microsoft.com/dotnet/sdk:10.0-noble");
+
+        // ILCompiler links natively for the platform it runs on: no cross-compiling without a sysroot.
+        build.Platform.ShouldBe(arch == "amd64" ? "linux/amd64" : "linux/arm64");
+        var run = string.Join("\n", build.Instructions.Where(i => i.Keyword == "RUN").Select(i => i.Arguments));
+        run.ShouldContain("clang");
+        run.ShouldContain("zlib1g-dev");
+        var publish = build.Instructions.Single(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal)).Arguments;
+        publish.ShouldContain("-p:PublishAot=true");
+        publish.ShouldNotContain("UseAppHost=false");
+        publish.ShouldNotContain("--self-contained false");
     }
 
     [Theory]
@@ -200,6 +221,10 @@ public sealed class ModuleImageLintTests
 
     private static string ContextDirectory(string module) =>
         Path.GetFullPath(Path.Combine(Root, "modules", module, ModuleJson.Load(Path.Combine(Root, "modules", module, "module.json")).ContextPath));
+
+    /// <summary>The module ships as Native AOT: its csproj sets <c>PublishAot</c>.</summary>
+    private static bool IsNativeAot(string module) =>
+        string.Equals(XDocument.Load(Path.Combine(Root, "modules", module, module + ".csproj")).Descendants("PublishAot").FirstOrDefault()?.Value, "true", StringComparison.OrdinalIgnoreCase);
 
     private static string AssemblyName(string module) =>
         XDocument.Load(Path.Combine(Root, "modules", module, module + ".csproj")).Descendants("AssemblyName").FirstOrDefault()?.Value ?? module;
