@@ -6,10 +6,10 @@ using MQTTnet.Protocol;
 namespace Edge.Runtime.Tests;
 
 /// <summary>
-/// LoadGen published as Native AOT once per run (what the module images ship; see <see cref="ModuleProcess.PublishAotAsync"/>).
+/// A module published as Native AOT once per run (what the module images ship; see <see cref="ModuleProcess.PublishAotAsync"/>).
 /// Trimming breaks reflection silently at run time, so the binary is run for real.
 /// </summary>
-public sealed class LoadGenAotFixture : IAsyncLifetime
+public abstract class AotModuleFixture(string project, string[] inputs) : IAsyncLifetime
 {
     public string? Executable { get; private set; }
 
@@ -20,12 +20,15 @@ public sealed class LoadGenAotFixture : IAsyncLifetime
         SkipReason = ModuleProcess.AotToolchainMissing();
         if (SkipReason is null)
         {
-            Executable = await ModuleProcess.PublishAotAsync("tests/LoadGen/LoadGen.csproj", ["src/Edge.Runtime", "tests/LoadGen"], TestContext.Current.CancellationToken);
+            Executable = await ModuleProcess.PublishAotAsync(project, inputs, TestContext.Current.CancellationToken);
         }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
+
+/// <summary>LoadGen as Native AOT.</summary>
+public sealed class LoadGenAotFixture() : AotModuleFixture("tests/LoadGen/LoadGen.csproj", ["src/Edge.Runtime", "tests/LoadGen"]);
 
 public sealed class AotModuleTests(LoadGenAotFixture aot) : BrokerTestBase("runtime-aot"), IClassFixture<LoadGenAotFixture>
 {
@@ -92,24 +95,8 @@ public sealed class AotModuleTests(LoadGenAotFixture aot) : BrokerTestBase("runt
         Broker.ReportedPatches.LastOrDefault(r => r["lastDesiredVersion"] is JsonValue v && v.GetValue<long>() == version);
 }
 
-/// <summary>The Inference module published as Native AOT once per run (ONNX Runtime and OpenCvSharp through P/Invoke).</summary>
-public sealed class InferenceAotFixture : IAsyncLifetime
-{
-    public string? Executable { get; private set; }
-
-    public string? SkipReason { get; private set; }
-
-    public async ValueTask InitializeAsync()
-    {
-        SkipReason = ModuleProcess.AotToolchainMissing();
-        if (SkipReason is null)
-        {
-            Executable = await ModuleProcess.PublishAotAsync("modules/Inference/Inference.csproj", ["src/Edge.Runtime", "modules/Inference"], TestContext.Current.CancellationToken);
-        }
-    }
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-}
+/// <summary>The Inference module as Native AOT (ONNX Runtime and OpenCvSharp through P/Invoke).</summary>
+public sealed class InferenceAotFixture() : AotModuleFixture("modules/Inference/Inference.csproj", ["src/Edge.Runtime", "modules/Inference"]);
 
 public sealed class InferenceAotTests(InferenceAotFixture aot) : BrokerTestBase("inference-aot"), IClassFixture<InferenceAotFixture>
 {
