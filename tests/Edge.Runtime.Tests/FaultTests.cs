@@ -96,6 +96,29 @@ public sealed class FaultTests() : BrokerTestBase("runtime-fault")
     }
 
     [Fact]
+    public async Task LoadGen_SecondInstanceOnTheSameState_OneClearErrorExitCode78AndTheFirstKeepsSending()
+    {
+        var env = Broker.ModuleEnvironment(State);
+        env["LoadGen__Rate"] = "50";
+        env["LoadGen__Source"] = "lg";
+        env["RuntimeLogLevel"] = "warning";
+        var dll = ModuleProcess.BuiltDll("LoadGen");
+        await using var first = ModuleProcess.Start(dll, env);
+        await TestBroker.WaitUntilAsync(() => Broker.Events.Any(), Wait, "the first instance's messages\n" + first.Output);
+
+        await using var second = ModuleProcess.Start(dll, env);
+        (await second.WaitForExitAsync(Wait)).ShouldBe(78, second.Output);
+        second.Output.ShouldContain("StateDirectory: the outbox ");
+        second.Output.Split('\n').Count(l => l.Contains("Invalid runtime configuration", StringComparison.Ordinal)).ShouldBe(1);
+
+        // The first instance still owns its outbox and keeps sending; the second never connected in its place.
+        var before = Broker.Events.Count();
+        await TestBroker.WaitUntilAsync(() => Broker.Events.Count() > before + 10, Wait, "the first instance to keep sending\n" + first.Output);
+        Directory.GetFiles(State, "outbox.db.corrupt-*").ShouldBeEmpty();
+        (await first.TerminateAsync(TimeSpan.FromSeconds(20))).ShouldBe(0, first.Output);
+    }
+
+    [Fact]
     public async Task Connect_ExpiredToken_RefusedThenRenewed()
     {
         var source = new ExpiredOnceTokenSource(Broker);

@@ -222,7 +222,8 @@ public sealed class OutboxTests : IDisposable
             TimeProvider.System, _metrics, new FakeLogger<DurableOutbox>(_logs));
 
         // Microsoft.Data.Sqlite retries a busy database for the command timeout before it gives up.
-        var error = await Should.ThrowAsync<InvalidOperationException>(() => Task.Run(second.EnsureOpen, TestContext.Current.CancellationToken));
+        var error = await Should.ThrowAsync<EdgeConfigurationException>(() => Task.Run(second.EnsureOpen, TestContext.Current.CancellationToken));
+        error.Message.ShouldStartWith("StateDirectory: the outbox ");
         error.Message.ShouldContain("locked by another process");
         Directory.GetFiles(_dir.Path, "outbox.db.corrupt-*").ShouldBeEmpty();
         first.ReadBatch(0, 10).Select(r => r.MessageId).ShouldBe(["kept"]);

@@ -114,9 +114,10 @@ internal sealed class DurableOutbox : IAsyncDisposable
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode is 5 or 6)
             {
-                throw new InvalidOperationException(
-                    $"The outbox {Path} is locked by another process: two instances of this module share the state directory. Stop the other one, or give each its own StateDirectory.",
-                    ex);
+                // A configuration error (one clear line and the configuration exit code at start-up), not a corrupt file.
+                throw new EdgeConfigurationException(
+                    "StateDirectory",
+                    $"the outbox {Path} is locked by another process: two instances of this module share the state directory. Stop the other one, or give each its own StateDirectory.");
             }
             catch (SqliteException ex)
             {
