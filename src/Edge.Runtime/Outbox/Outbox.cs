@@ -419,8 +419,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
 
     private static SqliteCommand CreateRead(SqliteConnection c)
     {
-        var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT seq, output, bag, body, mid, enqueued, expires FROM messages WHERE seq > $after ORDER BY seq LIMIT $max";
+        var cmd = CreateCommand(c, "SELECT seq, output, bag, body, mid, enqueued, expires FROM messages WHERE seq > $after ORDER BY seq LIMIT $max");
         cmd.Parameters.Add("$after", SqliteType.Integer);
         cmd.Parameters.Add("$max", SqliteType.Integer);
         return cmd;
@@ -456,7 +455,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
                     return 0;
                 }
 
-                // The lowest seq is the oldest message (seq follows enqueue order): one index lookup, not a scan.
+                // The lowest seq is the oldest message (seq follows enqueue order): the table's first row, not a scan.
                 _oldest ??= CreateCommand(_writer!, "SELECT enqueued FROM messages ORDER BY seq LIMIT 1");
                 return _oldest.ExecuteScalar() is long ms ? Math.Max(0, (_time.GetUtcNow().ToUnixTimeMilliseconds() - ms) / 1000.0) : 0;
             }
