@@ -24,6 +24,16 @@ public abstract class BrokerTestBase(string name) : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>LoadGen's environment for this broker and state: source "lg", <paramref name="rate"/> messages/s (0 = flat out).</summary>
+    protected Dictionary<string, string> LoadGenEnvironment(int rate)
+    {
+        var env = Broker.ModuleEnvironment(State);
+        env["LoadGen__Rate"] = rate.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        env["LoadGen__Source"] = "lg";
+        env["RuntimeLogLevel"] = "warning";
+        return env;
+    }
+
     protected CountingVerifier VerifyEvents()
     {
         var v = new CountingVerifier();

@@ -50,11 +50,8 @@ public sealed class FaultTests() : BrokerTestBase("runtime-fault")
     public async Task LoadGen_KilledHardMidStream_RestartLosesNothing()
     {
         const int N = 800;
-        var env = Broker.ModuleEnvironment(State);
-        env["LoadGen__Rate"] = "400";
+        var env = LoadGenEnvironment(rate: 400);
         env["LoadGen__Count"] = N.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        env["LoadGen__Source"] = "lg";
-        env["RuntimeLogLevel"] = "warning";
         var dll = ModuleProcess.BuiltDll("LoadGen");
 
         await using (var first = ModuleProcess.Start(dll, env))
@@ -98,10 +95,7 @@ public sealed class FaultTests() : BrokerTestBase("runtime-fault")
     [Fact]
     public async Task LoadGen_SecondInstanceOnTheSameState_OneClearErrorExitCode78AndTheFirstKeepsSending()
     {
-        var env = Broker.ModuleEnvironment(State);
-        env["LoadGen__Rate"] = "50";
-        env["LoadGen__Source"] = "lg";
-        env["RuntimeLogLevel"] = "warning";
+        var env = LoadGenEnvironment(rate: 50);
         var dll = ModuleProcess.BuiltDll("LoadGen");
         await using var first = ModuleProcess.Start(dll, env);
         await TestBroker.WaitUntilAsync(() => Broker.Events.Any(), Wait, "the first instance's messages\n" + first.Output);

@@ -13,10 +13,7 @@ public sealed class ShutdownTests() : BrokerTestBase("runtime-shutdown")
     [Fact]
     public async Task LoadGen_SigtermWhileSending_OutboxFlushedBeforeExit()
     {
-        var env = Broker.ModuleEnvironment(State);
-        env["LoadGen__Rate"] = "0"; // as fast as the outbox accepts: SendAsync is still accepting when the stop begins
-        env["LoadGen__Source"] = "lg";
-        env["RuntimeLogLevel"] = "warning";
+        var env = LoadGenEnvironment(rate: 0); // as fast as the outbox accepts: SendAsync is still accepting when the stop begins
         await using var p = ModuleProcess.Start(ModuleProcess.BuiltDll("LoadGen"), env);
         await TestBroker.WaitUntilAsync(() => Broker.Events.Count() >= 500, Wait, "LoadGen's first messages\n" + p.Output);
 
@@ -42,10 +39,7 @@ public sealed class ShutdownTests() : BrokerTestBase("runtime-shutdown")
     {
         // Flat out, the pump takes committed messages from memory (hot path) and falls back to SQLite when it lags:
         // a message SendAsync accepted must survive kill -9 at any point of that.
-        var env = Broker.ModuleEnvironment(State);
-        env["LoadGen__Rate"] = "0";
-        env["LoadGen__Source"] = "lg";
-        env["RuntimeLogLevel"] = "warning";
+        var env = LoadGenEnvironment(rate: 0);
         var dll = ModuleProcess.BuiltDll("LoadGen");
         await using (var first = ModuleProcess.Start(dll, env))
         {
