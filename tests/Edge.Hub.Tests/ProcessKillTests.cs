@@ -79,6 +79,19 @@ public sealed class ProcessKillTests
         return client;
     }
 
+    private static async Task<string> WriteDeploymentAsync(string state, JsonObject modulesContent)
+    {
+        var path = Path.Combine(state, "deployment.json");
+        await File.WriteAllTextAsync(path, new JsonObject { ["modulesContent"] = modulesContent }.ToJsonString(), HubTestHost.Ct);
+        return path;
+    }
+
+    private static async Task TakeUpstreamOfflineAsync(HubInfo info)
+    {
+        using var http = HubTestHost.Http(info.ApiUri);
+        (await http.SendAsync(Request(info, HttpMethod.Post, "simulator/faults/upstream/offline"), HubTestHost.Ct)).IsSuccessStatusCode.ShouldBeTrue();
+    }
+
     private static HttpRequestMessage Request(HubInfo info, HttpMethod method, string path)
     {
         var req = new HttpRequestMessage(method, path);
@@ -90,19 +103,16 @@ public sealed class ProcessKillTests
     public async Task EdgeHubProcess_Kill9WithQueuedMessages_AllDeliveredAfterRestart()
     {
         var state = Directory.CreateTempSubdirectory("edge-hub-kill-").FullName;
-        var deployment = Path.Combine(state, "deployment.json");
-        var content = HubTestHost.Deployment(HubTestHost.Routes(
+        var deployment = await WriteDeploymentAsync(state, HubTestHost.Deployment(HubTestHost.Routes(
             ("up", "FROM /messages/modules/sensor/* INTO $upstream", null, null),
-            ("m2m", "FROM /messages/modules/sensor/outputs/* INTO BrokeredEndpoint(\"/modules/filter/inputs/in\")", null, null)), 7200, "sensor", "filter");
-        await File.WriteAllTextAsync(deployment, new JsonObject { ["modulesContent"] = content }.ToJsonString(), HubTestHost.Ct);
+            ("m2m", "FROM /messages/modules/sensor/outputs/* INTO BrokeredEndpoint(\"/modules/filter/inputs/in\")", null, null)), 7200, "sensor", "filter"));
         const int n = 40;
 
         var first = StartHub(state, deployment);
         try
         {
             var info = await WaitForHubAsync(state, first);
-            using var http = HubTestHost.Http(info.ApiUri);
-            (await http.SendAsync(Request(info, HttpMethod.Post, "simulator/faults/upstream/offline"), HubTestHost.Ct)).IsSuccessStatusCode.ShouldBeTrue();
+            await TakeUpstreamOfflineAsync(info);
             using var sensor = await ConnectAsync(info, state, "sensor");
             for (var i = 0; i < n; i++)
             {
@@ -165,9 +175,7 @@ public sealed class ProcessKillTests
     public async Task EdgeHubProcess_Kill9DuringPipelinedPublishes_EveryAcknowledgedMessageSurvives()
     {
         var state = Directory.CreateTempSubdirectory("edge-hub-kill-gc-").FullName;
-        var deployment = Path.Combine(state, "deployment.json");
-        var content = HubTestHost.Deployment(HubTestHost.Routes(("up", "FROM /messages/modules/sensor/* INTO $upstream", null, null)), 7200, "sensor");
-        await File.WriteAllTextAsync(deployment, new JsonObject { ["modulesContent"] = content }.ToJsonString(), HubTestHost.Ct);
+        var deployment = await WriteDeploymentAsync(state, HubTestHost.Deployment(HubTestHost.Routes(("up", "FROM /messages/modules/sensor/* INTO $upstream", null, null)), 7200, "sensor"));
         const int max = 900;
         var acked = new List<int>();
 
@@ -175,8 +183,7 @@ public sealed class ProcessKillTests
         try
         {
             var info = await WaitForHubAsync(state, first);
-            using var http = HubTestHost.Http(info.ApiUri);
-            (await http.SendAsync(Request(info, HttpMethod.Post, "simulator/faults/upstream/offline"), HubTestHost.Ct)).IsSuccessStatusCode.ShouldBeTrue();
+            await TakeUpstreamOfflineAsync(info);
             using var sensor = await ConnectAsync(info, state, "sensor");
 
             // 16 QoS 1 publishes in flight (their rows are group-committed); kill -9 the hub in the middle of the stream.

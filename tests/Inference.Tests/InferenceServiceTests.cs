@@ -13,7 +13,7 @@ namespace Inference.Tests;
 public sealed class InferenceServiceTests : IAsyncLifetime
 {
     private static readonly byte[] V1 = PostProcessingTests.YoloV5Model(); // best class 1 = "bicycle" (COCO), score 0.72
-    private static readonly byte[] V2 = TinyModels.Constant([1, 3, 64, 64], TinyModels.Float, ("output0", [1, 8, 7], V2Rows()));
+    private static readonly byte[] V2 = TinyModels.Constant([1, 3, 64, 64], TinyModels.Float, ("output0", [1, 8, 7], TinyModels.YoloV5OneBoxRows()));
     private readonly string _dir = Directory.CreateTempSubdirectory("inference-svc-").FullName;
     private readonly ModelServer _server = new();
     private readonly TestModuleClient _client = new();
@@ -40,13 +40,6 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         await _server.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
         _serviceLog.Collector.GetSnapshot().Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Error).ShouldBeEmpty();
-    }
-
-    private static float[] V2Rows()
-    {
-        var v = new float[8 * 7];
-        new float[] { 32, 32, 32, 16, 0.9f, 0.8f, 0.2f }.CopyTo(v, 0);
-        return v;
     }
 
     internal static byte[] Jpeg(int width, int height)
@@ -188,7 +181,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     [Fact]
     public async Task HotSwap_WrongInputShape_KeepsV1AndReportsWhy()
     {
-        var gray = TinyModels.Constant([1, 1, 64, 64], TinyModels.Float, ("output0", [1, 8, 7], V2Rows()));
+        var gray = TinyModels.Constant([1, 1, 64, 64], TinyModels.Float, ("output0", [1, 8, 7], TinyModels.YoloV5OneBoxRows()));
         _server.Files["gray.onnx"] = gray;
         await StartAsync();
         (await FailingSwapAsync(_server.Url("gray.onnx"), Sha(gray))).Error!.ShouldContain("input 'images' [1,1,64,64]");

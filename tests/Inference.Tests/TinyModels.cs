@@ -9,6 +9,17 @@ internal static class TinyModels
     public const int Float = 1;
     public const int UInt8 = 2;
 
+    /// <summary>
+    /// A yolo-v5 <c>output0</c> of 8 rows (x, y, w, h, objectness, 2 class scores): one box at (32, 32) 32x16, objectness 0.9,
+    /// class 0 0.8; the other rows are empty.
+    /// </summary>
+    public static float[] YoloV5OneBoxRows()
+    {
+        var v = new float[8 * 7];
+        new float[] { 32, 32, 32, 16, 0.9f, 0.8f, 0.2f }.CopyTo(v, 0);
+        return v;
+    }
+
     /// <summary>A model whose outputs are constants (the image input is declared and fed but unused).</summary>
     public static byte[] Constant(long[] inputShape, int inputType, params (string Name, long[] Shape, float[] Values)[] outputs)
     {

@@ -77,7 +77,7 @@ public sealed class FrameQueueWorkerTests
 public sealed class InferenceWorkerTests : IAsyncLifetime
 {
     private static readonly byte[] V1 = PostProcessingTests.YoloV5Model();
-    private static readonly byte[] V2 = TinyModels.Constant([1, 3, 64, 64], TinyModels.Float, ("output0", [1, 8, 7], V2Rows()));
+    private static readonly byte[] V2 = TinyModels.Constant([1, 3, 64, 64], TinyModels.Float, ("output0", [1, 8, 7], TinyModels.YoloV5OneBoxRows()));
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly string _dir = Directory.CreateTempSubdirectory("inference-workers-").FullName;
     private readonly ModelServer _server = new();
@@ -107,13 +107,6 @@ public sealed class InferenceWorkerTests : IAsyncLifetime
         await _server.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
         _serviceLog.Collector.GetSnapshot().Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ShouldBeEmpty();
-    }
-
-    private static float[] V2Rows()
-    {
-        var v = new float[8 * 7];
-        new float[] { 32, 32, 32, 16, 0.9f, 0.8f, 0.2f }.CopyTo(v, 0);
-        return v;
     }
 
     /// <summary>Starts the hosted service (its worker loops) and waits for the boot model.</summary>
