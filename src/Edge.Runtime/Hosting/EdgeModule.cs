@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Loader;
 using Microsoft.Extensions.Hosting;
 
 namespace Edge.Runtime;
@@ -16,4 +18,15 @@ public static class EdgeModule
         builder.Services.AddEdgeModule(builder.Configuration);
         return builder;
     }
+
+    /// <summary>
+    /// Loads the native libraries <paramref name="names"/> (P/Invoke names, e.g. <c>onnxruntime</c>) from beside the executable
+    /// when the default lookup does not find them. Native AOT resolves P/Invokes by library name only, without the JIT host's
+    /// probing of the application folder (deps.json), so a published module needs this for the libraries it ships.
+    /// </summary>
+    public static void LoadNativeLibrariesFromAppDirectory(params string[] names) =>
+        AssemblyLoadContext.Default.ResolvingUnmanagedDll += (_, name) =>
+            Array.IndexOf(names, name) >= 0 && NativeLibrary.TryLoad(Path.Combine(AppContext.BaseDirectory, $"lib{name}.so"), out var handle)
+                ? handle
+                : IntPtr.Zero;
 }
