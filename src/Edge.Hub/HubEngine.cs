@@ -9,6 +9,7 @@ using Edge.Hub.Broker;
 using Edge.Hub.Routing;
 using Edge.Hub.Security;
 using Edge.Hub.Storage;
+using Edge.Runtime.Mqtt;
 using Edge.Runtime.Protocol;
 using Microsoft.Extensions.Logging;
 

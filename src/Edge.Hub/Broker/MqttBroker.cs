@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Edge.Hub.Security;
+using Edge.Runtime.Mqtt;
 using Microsoft.Extensions.Logging;
 
 namespace Edge.Hub.Broker;

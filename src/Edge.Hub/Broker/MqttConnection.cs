@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
+using Edge.Runtime.Mqtt;
 
 namespace Edge.Hub.Broker;
 
@@ -17,7 +18,6 @@ internal sealed class MqttConnection : IDisposable
 {
     private const int ReadBufferSize = 32 * 1024;
     private const int MinReadSpace = 16 * 1024;
-    private const int SendBufferSize = 8 * 1024;
     private const int MaxSendBacklog = 64 * 1024 * 1024;
 
     // A client with this many PUBLISHes waiting for their commit is paced: its next packet is read once the newest is stored.
@@ -40,13 +40,8 @@ internal sealed class MqttConnection : IDisposable
     private ClientState? _state;
     private string _clientId = "(connecting)";
 
-    // Send side, under _sendLock.
-    private readonly Lock _sendLock = new();
-    private byte[] _pending;
-    private int _pendingLength;
-    private byte[]? _spare;
-    private bool _writing;
-    private bool _sendClosed;
+    // Send side: created once TLS is up.
+    private MqttPacketWriter? _writer;
 
     // PUBACKs held until their message is stored, in arrival order, under _ackLock.
     private readonly Lock _ackLock = new();
@@ -58,7 +53,6 @@ internal sealed class MqttConnection : IDisposable
         _broker = broker;
         _socket = socket;
         _id = id;
-        _pending = ArrayPool<byte>.Shared.Rent(SendBufferSize);
         _drainAcks = OnHeadStored;
     }
 
@@ -78,14 +72,7 @@ internal sealed class MqttConnection : IDisposable
         }
 
         _closeReason = reason;
-        lock (_sendLock)
-        {
-            _sendClosed = true;
-            if (!_writing)
-            {
-                ReleaseSendBuffers();
-            }
-        }
+        _writer?.Close();
 
         _timer?.Dispose();
         try
@@ -113,43 +100,29 @@ internal sealed class MqttConnection : IDisposable
 
         var remaining = 2 + topicBytes + (qos == MqttQos.AtLeastOnce ? 2 : 0) + payload.Length;
         var total = MqttCodec.FixedHeaderLength(remaining) + remaining;
-        bool fits;
-        int backlog;
-        lock (_sendLock)
+        var writer = _writer;
+        var backlog = writer?.Backlog ?? 0;
+        var result = writer is null ? QueueResult.Closed : writer.Send(total, (topic, payload, qos, packetId, remaining, topicBytes), static (span, s) =>
         {
-            if (_sendClosed)
+            var o = MqttCodec.WriteFixedHeader(span, (byte)(0x30 | ((int)s.qos << 1)), s.remaining);
+            BinaryPrimitives.WriteUInt16BigEndian(span[o..], (ushort)s.topicBytes);
+            o += 2;
+            o += Encoding.UTF8.GetBytes(s.topic, span[o..]);
+            if (s.qos == MqttQos.AtLeastOnce)
             {
-                return false;
-            }
-
-            backlog = _pendingLength;
-            fits = backlog + total <= MaxSendBacklog;
-            if (fits)
-            {
-                var span = Reserve(total);
-                var o = MqttCodec.WriteFixedHeader(span, (byte)(0x30 | ((int)qos << 1)), remaining);
-                BinaryPrimitives.WriteUInt16BigEndian(span[o..], (ushort)topicBytes);
+                BinaryPrimitives.WriteUInt16BigEndian(span[o..], s.packetId);
                 o += 2;
-                o += Encoding.UTF8.GetBytes(topic, span[o..]);
-                if (qos == MqttQos.AtLeastOnce)
-                {
-                    BinaryPrimitives.WriteUInt16BigEndian(span[o..], packetId);
-                    o += 2;
-                }
-
-                payload.CopyTo(span[o..]);
             }
-        }
 
-        if (!fits)
+            s.payload.CopyTo(span[o..]);
+        });
+        if (result == QueueResult.Full)
         {
             BrokerLog.SendBacklog(_broker.Logger, _clientId, backlog);
             Abort("client not reading");
-            return false;
         }
 
-        Flush();
-        return true;
+        return result == QueueResult.Queued;
     }
 
     private async Task RunAsync()
@@ -166,6 +139,17 @@ internal sealed class MqttConnection : IDisposable
 
             _ssl = new SslStream(new NetworkStream(_socket, ownsSocket: true), leaveInnerStreamOpen: false);
             await _ssl.AuthenticateAsServerAsync(_broker.SslOptions!, _closing.Token).ConfigureAwait(false);
+            _writer = new MqttPacketWriter(_ssl, MaxSendBacklog, ex =>
+            {
+                Log.DeliveryConnectionLost(_broker.Logger, _clientId, ex.Message);
+                Abort("write failed: " + ex.Message);
+            });
+            if (IsClosed)
+            {
+                _writer.Close();
+                return;
+            }
+
             reason = await ReadLoopAsync(_ssl).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or AuthenticationException)
@@ -647,29 +631,18 @@ internal sealed class MqttConnection : IDisposable
 
         // SUBACK first, so nothing delivered for the new subscription overtakes it.
         var length = 2 + granted.Count;
-        bool start;
-        lock (_sendLock)
+        if (_writer!.Send(MqttCodec.FixedHeaderLength(length) + length, (packetId, granted, length), static (span, s) =>
         {
-            if (_sendClosed)
-            {
-                return false;
-            }
-
-            var span = Reserve(MqttCodec.FixedHeaderLength(length) + length);
-            var w = MqttCodec.WriteFixedHeader(span, 0x90, length);
-            BinaryPrimitives.WriteUInt16BigEndian(span[w..], packetId);
+            var w = MqttCodec.WriteFixedHeader(span, 0x90, s.length);
+            BinaryPrimitives.WriteUInt16BigEndian(span[w..], s.packetId);
             w += 2;
-            foreach (var (_, code) in granted)
+            foreach (var (_, code) in s.granted)
             {
                 span[w++] = code;
             }
-
-            start = TakeWriterTurn();
-        }
-
-        if (start)
+        }) != QueueResult.Queued)
         {
-            _ = WriteLoopAsync();
+            return false;
         }
 
         foreach (var (filter, code) in granted)
@@ -766,17 +739,14 @@ internal sealed class MqttConnection : IDisposable
                     break;
                 }
 
-                lock (_sendLock)
+                if (_writer!.Queue(4, head.Id, static (span, id) =>
                 {
-                    if (_sendClosed)
-                    {
-                        return;
-                    }
-
-                    var span = Reserve(4);
                     span[0] = 0x40;
                     span[1] = 2;
-                    BinaryPrimitives.WriteUInt16BigEndian(span[2..], head.Id);
+                    BinaryPrimitives.WriteUInt16BigEndian(span[2..], id);
+                }) != QueueResult.Queued)
+                {
+                    return;
                 }
 
                 sent = true;
@@ -785,7 +755,7 @@ internal sealed class MqttConnection : IDisposable
 
         if (sent)
         {
-            Flush();
+            _writer!.Flush();
         }
 
         if (failure is not null)
@@ -818,159 +788,17 @@ internal sealed class MqttConnection : IDisposable
 
     // ---------------------------------------------------------------- send side
 
-    private void SendControl(byte header, byte length, byte b2, byte b3)
-    {
-        lock (_sendLock)
+    private void SendControl(byte header, byte length, byte b2, byte b3) =>
+        _writer?.Send(2 + length, (header, length, b2, b3), static (span, s) =>
         {
-            if (_sendClosed)
+            span[0] = s.header;
+            span[1] = s.length;
+            if (s.length == 2)
             {
-                return;
+                span[2] = s.b2;
+                span[3] = s.b3;
             }
-
-            var span = Reserve(2 + length);
-            span[0] = header;
-            span[1] = length;
-            if (length == 2)
-            {
-                span[2] = b2;
-                span[3] = b3;
-            }
-        }
-
-        Flush();
-    }
-
-    /// <summary>Starts the writer if it is not running and bytes are queued.</summary>
-    private void Flush()
-    {
-        bool start;
-        lock (_sendLock)
-        {
-            start = !_sendClosed && TakeWriterTurn();
-        }
-
-        if (start)
-        {
-            _ = WriteLoopAsync();
-        }
-    }
-
-    /// <summary>Under _sendLock: true when the caller must start the writer.</summary>
-    private bool TakeWriterTurn()
-    {
-        if (_writing || _pendingLength == 0)
-        {
-            return false;
-        }
-
-        _writing = true;
-        return true;
-    }
-
-    /// <summary>Under _sendLock: room for <paramref name="length"/> more bytes at the end of the pending buffer.</summary>
-    private Span<byte> Reserve(int length)
-    {
-        if (_pending.Length - _pendingLength < length)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_pending.Length * 2, _pendingLength + length));
-            _pending.AsSpan(0, _pendingLength).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_pending);
-            _pending = larger;
-        }
-
-        var span = _pending.AsSpan(_pendingLength, length);
-        _pendingLength += length;
-        return span;
-    }
-
-    /// <summary>
-    /// The single writer: takes everything queued, writes it in one TLS write and repeats until nothing is left. It runs inline in
-    /// the caller that queued the first bytes until a write has to wait for the socket.
-    /// </summary>
-    private async Task WriteLoopAsync()
-    {
-        var ssl = _ssl!;
-        byte[]? buffer = null;
-        try
-        {
-            while (true)
-            {
-                int length;
-                lock (_sendLock)
-                {
-                    if (buffer is not null)
-                    {
-                        if (_spare is null && buffer.Length <= 4 * SendBufferSize)
-                        {
-                            _spare = buffer;
-                        }
-                        else
-                        {
-                            ArrayPool<byte>.Shared.Return(buffer);
-                        }
-
-                        buffer = null;
-                    }
-
-                    if (_sendClosed || _pendingLength == 0)
-                    {
-                        _writing = false;
-                        if (_sendClosed)
-                        {
-                            ReleaseSendBuffers();
-                        }
-
-                        return;
-                    }
-
-                    buffer = _pending;
-                    length = _pendingLength;
-                    _pending = _spare ?? ArrayPool<byte>.Shared.Rent(SendBufferSize);
-                    _spare = null;
-                    _pendingLength = 0;
-                }
-
-                await ssl.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
-        {
-            lock (_sendLock)
-            {
-                _writing = false;
-                if (buffer is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-
-                if (_sendClosed)
-                {
-                    ReleaseSendBuffers();
-                }
-            }
-
-            Log.DeliveryConnectionLost(_broker.Logger, _clientId, ex.Message);
-            Abort("write failed: " + ex.Message);
-        }
-    }
-
-    /// <summary>Under _sendLock, once closed and no write is running.</summary>
-    private void ReleaseSendBuffers()
-    {
-        if (_pending.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(_pending);
-            _pending = [];
-        }
-
-        if (_spare is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_spare);
-            _spare = null;
-        }
-
-        _pendingLength = 0;
-    }
+        });
 
     private void ChangeTimer(TimeSpan period)
     {

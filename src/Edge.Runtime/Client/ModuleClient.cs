@@ -1,20 +1,17 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Security.Authentication;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Edge.Runtime.Diagnostics;
+using Edge.Runtime.Mqtt;
 using Edge.Runtime.Outbox;
 using Edge.Runtime.Twins;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MQTTnet;
-using MQTTnet.Formatter;
-using MQTTnet.Protocol;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -23,8 +20,8 @@ using Polly.Timeout;
 namespace Edge.Runtime.Client;
 
 /// <summary>
-/// The edgeHub client: MQTT 3.1.1 over TLS, SAS renewal, subscriptions, inputs with PUBACK after the handler, twins,
-/// direct methods, and the outbox pump. One instance per process.
+/// The edgeHub client: MQTT 3.1.1 over TLS (<see cref="MqttClientConnection"/>), SAS renewal, subscriptions, inputs with PUBACK
+/// after the handler, twins, direct methods, and the outbox pump. One instance per process.
 /// </summary>
 internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisposable
 {
@@ -40,8 +37,8 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
     private readonly ConcurrentDictionary<string, Func<MethodRequestArguments, CancellationToken, Task<MethodResponse>>> _methods = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<(int Status, byte[] Body)>> _twinRequests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _unhandledInputsLogged = new(StringComparer.Ordinal);
-    private readonly Channel<(InputMessageArguments Args, TaskCompletionSource<bool> Ack)> _inputQueue =
-        Channel.CreateBounded<(InputMessageArguments, TaskCompletionSource<bool>)>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+    private readonly Channel<(InputMessageArguments Args, MqttAck Ack)> _inputQueue =
+        Channel.CreateBounded<(InputMessageArguments, MqttAck)>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly Channel<TwinWork> _twinQueue = Channel.CreateBounded<TwinWork>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly SemaphoreSlim _reportLock = new(1, 1);
     private readonly object _reportedGate = new();
@@ -51,8 +48,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
     private readonly ResiliencePipeline _twinPipeline;
     private Func<DesiredPropertiesArguments, CancellationToken, Task<DesiredPropertiesResult>>? _desiredHandler;
     private EdgeHubSettings? _settings;
-    private IMqttClient? _mqtt;
-    private AckSequencer? _acks;
+    private MqttClientConnection? _connection;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private JsonObject _pendingReported = [];
@@ -109,8 +105,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
             })
 
-            // MQTTnet waits for a PUBACK without a timeout of its own: this one bounds it.
-            .AddTimeout(_options.OperationTimeout)
+            // No timeout strategy here: the connection closes itself when a PUBACK is not back within OperationTimeout.
             .Build();
         _twinPipeline = new ResiliencePipelineBuilder { Name = "twin", TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
@@ -248,16 +243,9 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         {
         }
 
-        var mqtt = _mqtt;
-        if (mqtt is { IsConnected: true })
+        if (_connection is { IsConnected: true } connection)
         {
-            try
-            {
-                await mqtt.DisconnectAsync(new MqttClientDisconnectOptions(), ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or InvalidOperationException)
-            {
-            }
+            await connection.DisconnectAsync(ct).ConfigureAwait(false);
         }
 
         _state = ConnectionState.Disconnected;
@@ -268,7 +256,11 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        _mqtt?.Dispose();
+        if (_connection is { } connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+
         _stop.Dispose();
         _reportLock.Dispose();
     }
@@ -300,16 +292,9 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
                 {
                     Log.RenewingToken(_logger, expiresAt);
                     MarkDisconnected();
-                    var mqtt = _mqtt;
-                    if (mqtt is not null)
+                    if (_connection is { } connection)
                     {
-                        try
-                        {
-                            await mqtt.DisconnectAsync(new MqttClientDisconnectOptions(), stop).ConfigureAwait(false);
-                        }
-                        catch (Exception ex) when (ex is not OperationCanceledException)
-                        {
-                        }
+                        await connection.DisconnectAsync(stop).ConfigureAwait(false);
                     }
                 }
             }
@@ -329,67 +314,63 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         var expiresAt = _time.GetUtcNow() + _options.TokenTtl;
         var token = await s.Tokens.GetTokenAsync(expiresAt, ct).ConfigureAwait(false);
         var clientId = s.Identity.ToString();
+        var old = _connection;
         Log.Connecting(_logger, s.GatewayHostName, s.Port, clientId, s.Mode);
 
-        var options = new MqttClientOptionsBuilder()
-            .WithTcpServer(s.GatewayHostName, s.Port)
-            .WithProtocolVersion(MqttProtocolVersion.V311)
-            .WithClientId(clientId)
-            .WithCredentials(Topics.Username(s.GatewayHostName, s.Identity, _options.DeviceClientType), token.ToString())
-            .WithCleanSession(false)
-            .WithKeepAlivePeriod(_options.KeepAlive)
-            .WithTimeout(_options.OperationTimeout)
-            .WithTlsOptions(o => o
-                .UseTls()
-                .WithTargetHost(s.GatewayHostName)
-                .WithSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13)
-                .WithCertificateValidationHandler(e => ValidateServerCertificate(e, roots)))
-            .Build();
+        var options = new MqttClientOptions
+        {
+            Host = s.GatewayHostName,
+            Port = s.Port,
+            ClientId = clientId,
+            UserName = Topics.Username(s.GatewayHostName, s.Identity, _options.DeviceClientType),
+            Password = token.ToString(),
+            CleanSession = false,
+            KeepAlive = _options.KeepAlive,
+            ResponseTimeout = _options.OperationTimeout,
+            ValidateServerCertificate = (_, certificate, _, errors) => ValidateServerCertificate(certificate, errors, roots),
+            Time = _time,
+        };
 
-        var old = _mqtt;
-        var mqtt = new MqttClientFactory().CreateMqttClient();
-        var acks = new AckSequencer(_logger);
-        mqtt.ApplicationMessageReceivedAsync += e => OnMessageAsync(e, acks);
-        mqtt.DisconnectedAsync += e => OnDisconnectedAsync(e, mqtt);
+        MqttClientConnection connection;
         try
         {
-            MqttClientConnectResult result;
-            try
-            {
-                result = await mqtt.ConnectAsync(options, ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (_lastCertificateError is not null && ex is not OperationCanceledException)
-            {
-                throw new EdgeHubConnectException($"TLS handshake failed: {_lastCertificateError}", ex);
-            }
+            connection = await MqttClientConnection.ConnectAsync(options, OnMessageAsync, ct).ConfigureAwait(false);
+        }
+        catch (MqttConnectRefusedException ex)
+        {
+            Log.ConnectRefused(_logger, MqttConnectRefusedException.Describe(ex.Code), null);
+            throw new EdgeHubConnectException(ex.Message, ex);
+        }
+        catch (Exception ex) when (_lastCertificateError is not null && ex is not OperationCanceledException)
+        {
+            throw new EdgeHubConnectException($"TLS handshake failed: {_lastCertificateError}", ex);
+        }
 
-            if (result.ResultCode != MqttClientConnectResultCode.Success)
-            {
-                Log.ConnectRefused(_logger, result.ResultCode.ToString(), result.ReasonString);
-                throw new EdgeHubConnectException($"CONNACK {result.ResultCode}");
-            }
-
+        try
+        {
             foreach (var filter in new[] { Topics.TwinResponses, Topics.DesiredPatches, Topics.Methods, Topics.Inputs(s.Identity) })
             {
-                var sub = await mqtt.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct).ConfigureAwait(false);
-                var code = sub.Items.FirstOrDefault()?.ResultCode;
-                if (code is not (MqttClientSubscribeResultCode.GrantedQoS0 or MqttClientSubscribeResultCode.GrantedQoS1 or MqttClientSubscribeResultCode.GrantedQoS2))
+                // Granted QoS 0 or 1 (edgeHub grants QoS 1 for a QoS 2 request); 0x80 is a refusal.
+                var code = await connection.SubscribeAsync(filter, 1, ct).ConfigureAwait(false);
+                if (code > 2)
                 {
-                    throw new EdgeHubConnectException($"SUBSCRIBE {filter} refused: {code}");
+                    throw new EdgeHubConnectException($"SUBSCRIBE {filter} refused (SUBACK 0x{code:X2})");
                 }
             }
         }
         catch
         {
-            acks.Complete();
-            mqtt.Dispose();
+            await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
-        _mqtt = mqtt;
-        _acks?.Complete();
-        _acks = acks;
-        old?.Dispose();
+        _connection = connection;
+        if (old is not null)
+        {
+            await old.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _ = connection.Closed.ContinueWith(t => OnDisconnected(connection, t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _state = ConnectionState.Connected;
         _metrics.SetConnected(true);
@@ -405,9 +386,9 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         return expiresAt;
     }
 
-    private bool ValidateServerCertificate(MqttClientCertificateValidationEventArgs e, X509Certificate2Collection? roots)
+    private bool ValidateServerCertificate(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection? roots)
     {
-        var error = Auth.ServerCertificateValidator.Validate(e.Certificate, e.SslPolicyErrors, roots);
+        var error = Auth.ServerCertificateValidator.Validate(certificate, errors, roots);
         if (error is null)
         {
             return true;
@@ -418,20 +399,19 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         return false;
     }
 
-    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e, IMqttClient source)
+    private void OnDisconnected(MqttClientConnection source, string reason)
     {
-        if (!e.ClientWasConnected || !ReferenceEquals(source, _mqtt))
+        if (!ReferenceEquals(source, _connection))
         {
-            return Task.CompletedTask;
+            return;
         }
 
         if (!_stop.IsCancellationRequested && _state == ConnectionState.Connected)
         {
-            Log.Disconnected(_logger, e.Exception?.Message ?? e.ReasonString ?? e.Reason.ToString());
+            Log.Disconnected(_logger, reason);
         }
 
         MarkDisconnected();
-        return Task.CompletedTask;
     }
 
     private void MarkDisconnected()
@@ -443,7 +423,6 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
 
         _state = _stop.IsCancellationRequested ? ConnectionState.Disconnected : ConnectionState.Connecting;
         _metrics.SetConnected(false);
-        _acks?.Complete();
         _disconnected.TrySetResult();
         foreach (var (_, tcs) in _twinRequests)
         {
@@ -453,14 +432,13 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
 
     // ---------------------------------------------------------------- inbound
 
-    private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e, AckSequencer acks)
+    /// <summary>Every PUBLISH from edgeHub, one at a time in arrival order; its PUBACK goes out once <c>ack</c> is completed.</summary>
+    private async ValueTask OnMessageAsync(MqttIncomingMessage m)
     {
-        e.AutoAcknowledge = false;
-        var m = e.ApplicationMessage;
         var topic = m.Topic;
-        var ack = acks.Enqueue(e, m.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce);
+        var ack = m.Ack;
         var s = _settings!;
-        var body = m.Payload.IsEmpty ? ReadOnlyMemory<byte>.Empty : m.Payload.ToArray();
+        var body = (ReadOnlyMemory<byte>)m.Payload;
         var inputPrefix = Topics.InputPrefix(s.Identity);
         if (topic.StartsWith(inputPrefix, StringComparison.Ordinal))
         {
@@ -471,11 +449,11 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
             }
 
             Log.UnexpectedTopic(_logger, topic);
-            ack.TrySetResult(true);
+            ack.Complete(true);
         }
         else if (topic.StartsWith(Topics.TwinResponsePrefix, StringComparison.Ordinal))
         {
-            ack.TrySetResult(true);
+            ack.Complete(true);
             if (Topics.TryParseTwinResponse(topic, out var status, out var rid, out _) && _twinRequests.TryRemove(rid, out var tcs))
             {
                 tcs.TrySetResult((status, body.Span.ToArray()));
@@ -487,7 +465,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         }
         else if (topic.StartsWith(Topics.MethodPrefix, StringComparison.Ordinal))
         {
-            ack.TrySetResult(true);
+            ack.Complete(true);
             if (Topics.TryParseMethod(topic, out var name, out var rid))
             {
                 _ = Task.Run(() => InvokeMethodAsync(name, rid, body, _stop.Token), CancellationToken.None);
@@ -500,7 +478,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         else
         {
             Log.UnexpectedTopic(_logger, topic);
-            ack.TrySetResult(true);
+            ack.Complete(true);
         }
     }
 
@@ -518,7 +496,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
                     }
 
                     _metrics.Received.Add(1, new KeyValuePair<string, object?>("result", "unhandled"), new KeyValuePair<string, object?>("input", args.InputName));
-                    ack.TrySetResult(true);
+                    ack.Complete(true);
                     continue;
                 }
 
@@ -526,13 +504,13 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
                 {
                     await handler(args, stop).ConfigureAwait(false);
                     _metrics.Received.Add(1, new KeyValuePair<string, object?>("result", "handled"), new KeyValuePair<string, object?>("input", args.InputName));
-                    ack.TrySetResult(true);
+                    ack.Complete(true);
                 }
                 catch (Exception ex) when (!stop.IsCancellationRequested)
                 {
                     Log.InputHandlerFailed(_logger, ex, args.InputName, args.Message.MessageId);
                     _metrics.Received.Add(1, new KeyValuePair<string, object?>("result", "failed"), new KeyValuePair<string, object?>("input", args.InputName));
-                    ack.TrySetResult(false);
+                    ack.Complete(false);
                 }
             }
         }
@@ -565,7 +543,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         var body = response.Payload is null ? [] : Encoding.UTF8.GetBytes(response.Payload.ToJsonString(RelaxedJson));
         try
         {
-            await PublishRawAsync(Topics.MethodResponse(response.Status, rid), body, MqttQualityOfServiceLevel.AtMostOnce, stop).ConfigureAwait(false);
+            await PublishRawAsync(Topics.MethodResponse(response.Status, rid), body, stop).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -648,7 +626,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
                 }
                 finally
                 {
-                    work.Ack?.TrySetResult(true);
+                    work.Ack?.Complete(true);
                 }
             }
         }
@@ -818,7 +796,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         _twinRequests[rid] = tcs;
         try
         {
-            await PublishRawAsync(topic(rid), payload, MqttQualityOfServiceLevel.AtMostOnce, ct).ConfigureAwait(false);
+            await PublishRawAsync(topic(rid), payload, ct).ConfigureAwait(false);
             var (status, body) = await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
             return (status, body);
         }
@@ -828,42 +806,31 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         }
     }
 
-    private async Task PublishRawAsync(string topic, byte[] payload, MqttQualityOfServiceLevel qos, CancellationToken ct)
+    /// <summary>A QoS 0 publish (twin requests, method responses).</summary>
+    private Task PublishRawAsync(string topic, byte[] payload, CancellationToken ct)
     {
-        var mqtt = _mqtt;
-        if (mqtt is null || _state != ConnectionState.Connected)
-        {
-            throw new TwinException(503, "not connected to edgeHub");
-        }
-
-        var msg = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
-        await mqtt.PublishAsync(msg, ct).ConfigureAwait(false);
+        var connection = _connection;
+        return connection is null || _state != ConnectionState.Connected
+            ? throw new TwinException(503, "not connected to edgeHub")
+            : connection.PublishAsync(topic, payload, atLeastOnce: false, ct);
     }
 
     // ---------------------------------------------------------------- outbox publisher
 
     Task IOutboxPublisher.WaitConnectedAsync(CancellationToken ct) => _connected.Task.WaitAsync(ct);
 
-    async Task IOutboxPublisher.PublishAsync(OutboxRecord record, CancellationToken ct)
+    Task IOutboxPublisher.PublishAsync(OutboxRecord record, CancellationToken ct)
     {
-        var mqtt = _mqtt;
-        if (mqtt is null || _state != ConnectionState.Connected)
+        var connection = _connection;
+        if (connection is null || _state != ConnectionState.Connected)
         {
-            throw new EdgeHubConnectException("not connected");
+            return Task.FromException(new EdgeHubConnectException("not connected"));
         }
 
         var prefix = _eventsPrefix ??= Topics.EventsPrefix(_settings!.Identity);
         var topic = string.Concat(prefix, record.Bag, "/");
-        var msg = new MqttApplicationMessageBuilder()
-            .WithTopic(topic)
-            .WithPayload(record.Body)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .Build();
-        var result = await _publishPipeline.ExecuteAsync(static (s, c) => new ValueTask<MqttClientPublishResult>(s.mqtt.PublishAsync(s.msg, c)), (mqtt, msg), ct).ConfigureAwait(false);
-        if (!result.IsSuccess)
-        {
-            throw new EdgeHubConnectException($"PUBACK {result.ReasonCode}");
-        }
+        return _publishPipeline.ExecuteAsync(
+            static (s, c) => new ValueTask(s.connection.PublishAsync(s.topic, s.record.Body, atLeastOnce: true, c)), (connection, topic, record), ct).AsTask();
     }
 
     private static string Describe(Exception? ex) => ex switch
@@ -872,7 +839,8 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         TimeoutRejectedException => "timed out",
         BrokenCircuitException => "circuit open",
         EdgeHubConnectException e => e.Message,
-        _ => ex.InnerException is { } inner && ex is MQTTnet.Exceptions.MqttCommunicationException ? $"{ex.Message} ({inner.Message})" : ex.Message,
+        System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException => ex.Message,
+        _ => ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message,
     };
 
     private enum TwinWorkKind
@@ -882,7 +850,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         Patch,
     }
 
-    private sealed record TwinWork(TwinWorkKind Kind, long? Version, ReadOnlyMemory<byte> Body, TaskCompletionSource<bool>? Ack)
+    private sealed record TwinWork(TwinWorkKind Kind, long? Version, ReadOnlyMemory<byte> Body, MqttAck? Ack)
     {
         public static readonly TwinWork FullSync = new(TwinWorkKind.FullSync, null, default, null);
         public static readonly TwinWork FlushReported = new(TwinWorkKind.FlushReported, null, default, null);

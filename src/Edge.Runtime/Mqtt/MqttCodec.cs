@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Edge.Hub.Broker;
+namespace Edge.Runtime.Mqtt;
 
-/// <summary>Quality of service of a PUBLISH the hub sends (QoS 2 is never used: edgeHub does not support it).</summary>
+/// <summary>Quality of service of a PUBLISH (QoS 2 is never used: edgeHub does not support it).</summary>
 internal enum MqttQos
 {
     AtMostOnce = 0,
