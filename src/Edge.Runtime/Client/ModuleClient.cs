@@ -365,10 +365,9 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         }
 
         _connection = connection;
-        if (old is not null)
-        {
-            await old.DisposeAsync().ConfigureAwait(false);
-        }
+
+        // Already closed; not awaited: its dispatcher may still be handing a message to a full input queue.
+        _ = old?.DisposeAsync().AsTask();
 
         _ = connection.Closed.ContinueWith(t => OnDisconnected(connection, t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
