@@ -328,8 +328,10 @@ public sealed class OutboxTests : IDisposable
         using var cts = new CancellationTokenSource();
         var pump = Task.Run(() => new OutboxPump(box, publisher, _metrics, new FakeLogger(_logs), _time).RunAsync(cts.Token), TestContext.Current.CancellationToken);
 
-        // The pump is caught up (empty outbox), takes the first window and stalls on it; 3000 more overflow the hand-over.
-        for (var i = 1; i <= 3000; i++)
+        // The pump is caught up (empty outbox), takes the first window and stalls on it; 17,000 more overflow the hand-over
+        // (16,384 records).
+        const int N = 17_000;
+        for (var i = 1; i <= N; i++)
         {
             (await Put(box, "out", 10, $"m{i}")).Status.ShouldBe(SendStatus.Accepted);
         }
@@ -338,7 +340,7 @@ public sealed class OutboxTests : IDisposable
         await TestBroker.WaitUntilAsync(() => box.Count == 0, TimeSpan.FromSeconds(20), "the outbox to drain");
         await cts.CancelAsync();
         await pump;
-        publisher.Published.Select(r => r.MessageId).ShouldBe(Enumerable.Range(1, 3000).Select(i => $"m{i}"));
+        publisher.Published.Select(r => r.MessageId).ShouldBe(Enumerable.Range(1, N).Select(i => $"m{i}"));
     }
 
     [Fact]

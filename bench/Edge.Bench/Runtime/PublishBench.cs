@@ -191,10 +191,11 @@ internal sealed class PublishBench : IBenchSuite
         })));
 
         var enqueued = sw.Elapsed;
+        var left = outbox.Count;
         await RuntimeBenchHelpers.WaitAsync(() => outbox.Count == 0, TimeSpan.FromMinutes(2));
         if (Environment.GetEnvironmentVariable("BENCH_VERBOSE") == "1")
         {
-            Console.WriteLine($"enqueue {enqueued.TotalMilliseconds:0} ms, drained {sw.Elapsed.TotalMilliseconds:0} ms");
+            Console.WriteLine($"enqueue {enqueued.TotalMilliseconds:0} ms ({left} left), drained {sw.Elapsed.TotalMilliseconds:0} ms");
         }
 
         Verbose($"outbox {size / 1024} KB x {producers}", cpu, count);

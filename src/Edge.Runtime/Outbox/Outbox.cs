@@ -22,7 +22,11 @@ internal sealed record OutboxRecord(long Seq, string Output, string Bag, byte[] 
 internal sealed class DurableOutbox : IAsyncDisposable
 {
     public const string FileName = "outbox.db";
-    private const int LiveMaxCount = 1024;
+
+    // The in-memory hand-over to the pump is bounded by memory (bodies and record overhead), not by a small count: a burst of
+    // small messages from one fast producer stays in memory instead of sending the pump to SQLite reads, which contend with that
+    // producer's commits for the connection.
+    private const int LiveMaxCount = 16_384;
 
     // Up to this many concurrent producers commit on their own threads (one leader at a time, the others' messages in its
     // transaction); beyond it, a background writer group-commits (inline leaders would tie up the thread pool).
@@ -340,7 +344,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 for (var i = 0; i < n; i++)
                 {
                     var r = _live.Dequeue();
-                    _liveBytes -= r.Body.Length;
+                    _liveBytes -= LiveCost(r);
                     list.Add(r);
                 }
 
@@ -383,6 +387,9 @@ internal sealed class DurableOutbox : IAsyncDisposable
         _live.Clear();
         _liveBytes = 0;
     }
+
+    /// <summary>What a record held for the pump costs in memory: its body, its strings and the objects around them (estimated).</summary>
+    private static long LiveCost(OutboxRecord r) => r.Body.Length + (2L * (r.Bag.Length + r.Output.Length + (r.MessageId?.Length ?? 0))) + 160;
 
     /// <summary>Wakes the pump (data committed or a publish completed), on this thread when <paramref name="inline"/>.</summary>
     public void Signal(bool inline = false) => _dataAvailable.Set(inline);
@@ -503,7 +510,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
             // Outside the writer role: the pump, when waiting, resumes on this thread and publishes what was committed.
             if (Interlocked.Exchange(ref _committedSinceSignal, 0) != 0)
             {
-                Signal(inline: true);
+                Signal(inline: false);
             }
         }
     }
@@ -663,7 +670,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
                                 continue;
                             }
 
-                            if (_live.Count >= LiveMaxCount || _liveBytes + r.Body.Length > LiveMaxBytes)
+                            if (_live.Count >= LiveMaxCount || _liveBytes + LiveCost(r) > LiveMaxBytes)
                             {
                                 // The pump is behind (disconnected or slow): it reads the backlog from SQLite.
                                 LeaveLiveLocked();
@@ -671,7 +678,7 @@ internal sealed class DurableOutbox : IAsyncDisposable
                             }
 
                             _live.Enqueue(r);
-                            _liveBytes += r.Body.Length;
+                            _liveBytes += LiveCost(r);
                         }
                     }
                 }
