@@ -49,8 +49,7 @@ internal sealed class OutboxPersistBench : IBenchSuite
         return 0;
     }
 
-    /// <summary>Raw SQLite inserts of outbox rows, <paramref name="rowsPerTx"/> per transaction (rows/s).</summary>
-    internal static double Raw(int size, int count, int rowsPerTx)
+    private static double Raw(int size, int count, int rowsPerTx)
     {
         using var dir = new TempDirectory("bench-raw");
         using var c = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "raw.db")};Pooling=False");

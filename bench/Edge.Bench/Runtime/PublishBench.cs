@@ -42,20 +42,15 @@ internal sealed class PublishBench : IBenchSuite
             // Medians of 3 alternating rounds: raw, backlog drain, 1 producer, 4 producers (a shared machine's load swings).
             var cases = new[] { "drain", "1", "4" }.Where(c => onlyCase is null || onlyCase == c).ToList();
             var raws = new List<double>();
-            var commits = new List<double>();
             var results = cases.ToDictionary(c => c, _ => new List<double>(), StringComparer.Ordinal);
             // Round 0 is a warm-up on both sides, not counted: the steady state of a long-running module is what compares
             // (a cold round is mostly JIT compilation and tiering, and our path has more code to compile than the raw loop).
             for (var round = -1; round < rounds; round++)
             {
                 var rawRate = await RawAsync(broker, size, count);
-
-                // One sequential producer waits for its own commit each time: raw SQLite single-row commits bound it.
-                var commitRate = cases.Contains("1") ? OutboxPersistBench.Raw(size, count, 1) : 0;
                 if (round >= 0)
                 {
                     raws.Add(rawRate);
-                    commits.Add(commitRate);
                 }
 
                 while (broker.Publishes.TryDequeue(out _))
@@ -86,12 +81,7 @@ internal sealed class PublishBench : IBenchSuite
             foreach (var c in cases)
             {
                 var rate = RuntimeBenchHelpers.Median(results[c]);
-                var label = c switch
-                {
-                    "drain" => "backlog drain (queued while offline)",
-                    "1" => $"1 (bound: raw SQLite 1-row commits alone {RuntimeBenchHelpers.Median(commits):N0}/s = {RuntimeBenchHelpers.Ratio(RuntimeBenchHelpers.Median(commits), raw)} raw)",
-                    _ => c,
-                };
+                var label = c == "drain" ? "backlog drain (queued while offline)" : c;
                 Console.WriteLine($"| {size / 1024} KB | {count:N0} | {raw:N0} | {label} | {rate:N0} | {RuntimeBenchHelpers.Ratio(rate, raw)} |");
             }
         }
