@@ -28,10 +28,10 @@ internal sealed class PublishBench : IBenchSuite
         await using var broker = await TestBroker.StartAsync(dir.Path);
         Console.WriteLine("| payload | messages | raw MQTTnet QoS 1, 16 in flight (msg/s) | SendAsync producers | outbox + ModuleClient, SendAsync to PUBACK (msg/s) | ratio (target >= 0.7x) |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        // Optional: --size 1|50 (KB), --case drain|1|4 (profiling one case), --rounds N counted after one warm-up round (default 3).
+        // Optional: --size 1|50 (KB), --case drain|1|4 (profiling one case), --rounds N counted after one warm-up round (default 5).
         var onlySize = Option(args, "--size");
         var onlyCase = Option(args, "--case");
-        var rounds = Option(args, "--rounds") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : 3;
+        var rounds = Option(args, "--rounds") is { } r ? int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : 5;
         foreach (var (size, count) in new[] { (1024, 10_000), (50 * 1024, 2_000) })
         {
             if (onlySize is not null && onlySize != (size / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -39,7 +39,7 @@ internal sealed class PublishBench : IBenchSuite
                 continue;
             }
 
-            // Medians of 3 alternating rounds: raw, backlog drain, 1 producer, 4 producers (a shared machine's load swings).
+            // Medians of 5 alternating rounds: raw, backlog drain, 1 producer, 4 producers (a shared machine's load swings).
             var cases = new[] { "drain", "1", "4" }.Where(c => onlyCase is null || onlyCase == c).ToList();
             var raws = new List<double>();
             var results = cases.ToDictionary(c => c, _ => new List<double>(), StringComparer.Ordinal);
