@@ -16,8 +16,6 @@ namespace Edge.Hub.Broker;
 /// </summary>
 internal sealed class MqttConnection : IDisposable
 {
-    private const int ReadBufferSize = 32 * 1024;
-    private const int MinReadSpace = 16 * 1024;
     private const int MaxSendBacklog = 64 * 1024 * 1024;
 
     // A client with this many PUBLISHes waiting for their commit is paced: its next packet is read once the newest is stored.
@@ -175,93 +173,20 @@ internal sealed class MqttConnection : IDisposable
 
     private async Task<string> ReadLoopAsync(SslStream ssl)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-        int start = 0, end = 0;
-        try
+        var reader = new MqttPacketReader(ssl, _broker.MaxPacketBytes, () => Volatile.Write(ref _lastActivity, _broker.Time.GetTimestamp()));
+        switch (await reader.RunAsync(Handle).ConfigureAwait(false))
         {
-            while (true)
-            {
-                while (true)
-                {
-                    var status = MqttCodec.TryReadFixedHeader(buffer.AsSpan(start, end - start), out var header, out var remaining, out var headerLength);
-                    if (status == HeaderStatus.NeedMore)
-                    {
-                        break;
-                    }
-
-                    if (status == HeaderStatus.Malformed)
-                    {
-                        Malformed("remaining length over 4 bytes");
-                        return _closeReason!;
-                    }
-
-                    if (remaining > _broker.MaxPacketBytes)
-                    {
-                        BrokerLog.PacketTooLarge(_broker.Logger, _clientId, remaining, _broker.MaxPacketBytes);
-                        _broker.Counters.Refused((header >> 4) == (int)MqttPacketType.Publish ? "oversize" : "malformed-packet");
-                        return _closeReason = "packet too large";
-                    }
-
-                    var total = headerLength + remaining;
-                    if (end - start < total)
-                    {
-                        if (total > buffer.Length)
-                        {
-                            var larger = ArrayPool<byte>.Shared.Rent(total);
-                            buffer.AsSpan(start, end - start).CopyTo(larger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = larger;
-                            end -= start;
-                            start = 0;
-                        }
-                        else if (start + total > buffer.Length)
-                        {
-                            buffer.AsSpan(start, end - start).CopyTo(buffer);
-                            end -= start;
-                            start = 0;
-                        }
-
-                        break;
-                    }
-
-                    var handled = Handle(header, buffer.AsSpan(start + headerLength, remaining));
-                    start += total;
-                    if (!(handled.IsCompletedSuccessfully ? handled.Result : await handled.ConfigureAwait(false)))
-                    {
-                        return _closeReason ?? "closed by the hub";
-                    }
-                }
-
-                if (start == end)
-                {
-                    start = end = 0;
-                    if (buffer.Length > 4 * ReadBufferSize)
-                    {
-                        // A large packet has been handled: go back to a normal-sized buffer.
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-                    }
-                }
-                else if (buffer.Length - end < MinReadSpace && start > 0)
-                {
-                    buffer.AsSpan(start, end - start).CopyTo(buffer);
-                    end -= start;
-                    start = 0;
-                }
-
-                var n = await ssl.ReadAsync(buffer.AsMemory(end)).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    return "closed by the client";
-                }
-
-                end += n;
-                Volatile.Write(ref _lastActivity, _broker.Time.GetTimestamp());
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            case ReadEnd.Closed:
+                return "closed by the client";
+            case ReadEnd.Malformed:
+                Malformed("remaining length over 4 bytes");
+                return _closeReason!;
+            case ReadEnd.TooLarge:
+                BrokerLog.PacketTooLarge(_broker.Logger, _clientId, reader.LastLength, _broker.MaxPacketBytes);
+                _broker.Counters.Refused((reader.LastHeader >> 4) == (int)MqttPacketType.Publish ? "oversize" : "malformed-packet");
+                return _closeReason = "packet too large";
+            default:
+                return _closeReason ?? "closed by the hub";
         }
     }
 

@@ -369,7 +369,6 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         // Already closed; not awaited: its dispatcher may still be handing a message to a full input queue.
         _ = old?.DisposeAsync().AsTask();
 
-        _ = connection.Closed.ContinueWith(t => OnDisconnected(connection, t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _state = ConnectionState.Connected;
         _metrics.SetConnected(true);
@@ -382,6 +381,9 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         _connected.TrySetResult();
         _twinQueue.Writer.TryWrite(TwinWork.FullSync);
         _twinQueue.Writer.TryWrite(TwinWork.FlushReported);
+
+        // Last, once the state says connected: a connection that closed meanwhile is marked disconnected at once (and redialled).
+        _ = connection.Closed.ContinueWith(t => OnDisconnected(connection, t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return expiresAt;
     }
 

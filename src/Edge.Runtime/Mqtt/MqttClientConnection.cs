@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Net.Security;
@@ -104,8 +103,6 @@ internal sealed class MqttConnectionClosedException(string reason) : IOException
 /// </summary>
 internal sealed class MqttClientConnection : IAsyncDisposable
 {
-    private const int ReadBufferSize = 32 * 1024;
-    private const int MinReadSpace = 16 * 1024;
     private const int MaxSendBacklog = 64 * 1024 * 1024;
 
     /// <summary>Packet ids 1..0x7FFF, wrapping, never 0 (what the Azure IoT SDK uses).</summary>
@@ -315,82 +312,16 @@ internal sealed class MqttClientConnection : IAsyncDisposable
 
     private async Task ReadLoopAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-        int start = 0, end = 0;
         var reason = "closed by the server";
         try
         {
-            while (true)
+            var reader = new MqttPacketReader(_ssl, _options.MaxIncomingPacketBytes, () => Volatile.Write(ref _lastReceived, _options.Time.GetTimestamp()));
+            reason = await reader.RunAsync(Handle).ConfigureAwait(false) switch
             {
-                while (true)
-                {
-                    var status = MqttCodec.TryReadFixedHeader(buffer.AsSpan(start, end - start), out var header, out var remaining, out var headerLength);
-                    if (status == HeaderStatus.NeedMore)
-                    {
-                        break;
-                    }
-
-                    if (status == HeaderStatus.Malformed)
-                    {
-                        throw new InvalidDataException("remaining length over 4 bytes");
-                    }
-
-                    if (remaining > _options.MaxIncomingPacketBytes)
-                    {
-                        throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"a {remaining:N0}-byte packet from the server (limit {_options.MaxIncomingPacketBytes:N0})"));
-                    }
-
-                    var total = headerLength + remaining;
-                    if (end - start < total)
-                    {
-                        if (total > buffer.Length)
-                        {
-                            var larger = ArrayPool<byte>.Shared.Rent(total);
-                            buffer.AsSpan(start, end - start).CopyTo(larger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = larger;
-                            end -= start;
-                            start = 0;
-                        }
-                        else if (start + total > buffer.Length)
-                        {
-                            buffer.AsSpan(start, end - start).CopyTo(buffer);
-                            end -= start;
-                            start = 0;
-                        }
-
-                        break;
-                    }
-
-                    Handle(header, buffer.AsSpan(start + headerLength, remaining));
-                    start += total;
-                }
-
-                if (start == end)
-                {
-                    start = end = 0;
-                    if (buffer.Length > 4 * ReadBufferSize)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-                    }
-                }
-                else if (buffer.Length - end < MinReadSpace && start > 0)
-                {
-                    buffer.AsSpan(start, end - start).CopyTo(buffer);
-                    end -= start;
-                    start = 0;
-                }
-
-                var n = await _ssl.ReadAsync(buffer.AsMemory(end)).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                end += n;
-                Volatile.Write(ref _lastReceived, _options.Time.GetTimestamp());
-            }
+                ReadEnd.Malformed => "protocol error: remaining length over 4 bytes",
+                ReadEnd.TooLarge => string.Create(CultureInfo.InvariantCulture, $"protocol error: a {reader.LastLength:N0}-byte packet from the server (limit {_options.MaxIncomingPacketBytes:N0})"),
+                _ => reason,
+            };
         }
         catch (InvalidDataException ex)
         {
@@ -402,13 +333,12 @@ internal sealed class MqttClientConnection : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             Close(reason);
         }
     }
 
     /// <summary>Handles one packet from the server; throws <see cref="InvalidDataException"/> on a protocol violation.</summary>
-    private void Handle(byte header, ReadOnlySpan<byte> body)
+    private ValueTask<bool> Handle(byte header, ReadOnlySpan<byte> body)
     {
         var type = (MqttPacketType)(header >> 4);
         if (!_connAck.Task.IsCompleted && type != MqttPacketType.ConnAck)
@@ -437,6 +367,8 @@ internal sealed class MqttClientConnection : IAsyncDisposable
             default:
                 throw new InvalidDataException($"unexpected {type} packet ({body.Length} bytes)");
         }
+
+        return new ValueTask<bool>(true);
     }
 
     private void HandlePublish(byte header, ReadOnlySpan<byte> body)
