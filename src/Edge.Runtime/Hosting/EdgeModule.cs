@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
 namespace Edge.Runtime;
@@ -14,7 +15,11 @@ public static class EdgeModule
     /// </summary>
     public static HostApplicationBuilder CreateBuilder(string[] args)
     {
-        var builder = Host.CreateApplicationBuilder(args);
+        // Settings come from the environment, the command line and the module twin: no settings file is watched for changes
+        // (that watcher is a thread and an inotify watch on the content root for files a module does not have).
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection([new("hostBuilder:reloadConfigOnChange", "false")]);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, Configuration = configuration });
         builder.Services.AddEdgeModule(builder.Configuration);
         return builder;
     }

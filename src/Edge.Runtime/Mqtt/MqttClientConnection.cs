@@ -116,11 +116,10 @@ internal sealed class MqttClientConnection : IAsyncDisposable
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<byte> _connAck = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _pendingLock = new();
-    private readonly Pending?[] _pending = new Pending?[MaxPacketId + 1];
+    private readonly Dictionary<ushort, Pending> _pending = [];
     private readonly Lock _ackLock = new();
     private readonly Queue<MqttAck> _acks = new();
     private readonly ITimer _timer;
-    private int _pendingCount;
     private int _nextPacketId;
     private long _lastSent;
     private long _lastReceived;
@@ -454,7 +453,7 @@ internal sealed class MqttClientConnection : IAsyncDisposable
         Pending pending;
         lock (_pendingLock)
         {
-            if (_pendingCount >= MaxPacketId)
+            if (_pending.Count >= MaxPacketId)
             {
                 throw new InvalidOperationException("all MQTT packet ids are in use");
             }
@@ -464,11 +463,10 @@ internal sealed class MqttClientConnection : IAsyncDisposable
             {
                 id = id >= MaxPacketId ? 1 : id + 1;
             }
-            while (_pending[id] is not null);
+            while (_pending.ContainsKey((ushort)id));
             _nextPacketId = id;
             pending = new Pending(this, (ushort)id, _options.Time.GetTimestamp(), inline);
-            _pending[id] = pending;
-            _pendingCount++;
+            _pending.Add((ushort)id, pending);
         }
 
         if (ct.CanBeCanceled)
@@ -505,14 +503,10 @@ internal sealed class MqttClientConnection : IAsyncDisposable
         Pending? pending;
         lock (_pendingLock)
         {
-            pending = _pending[id];
-            if (pending is null)
+            if (!_pending.Remove(id, out pending))
             {
                 return;
             }
-
-            _pending[id] = null;
-            _pendingCount--;
         }
 
         pending.Registration.Unregister();
@@ -523,13 +517,12 @@ internal sealed class MqttClientConnection : IAsyncDisposable
     {
         lock (_pendingLock)
         {
-            if (!ReferenceEquals(_pending[pending.PacketId], pending))
+            if (!_pending.TryGetValue(pending.PacketId, out var current) || !ReferenceEquals(current, pending))
             {
                 return;
             }
 
-            _pending[pending.PacketId] = null;
-            _pendingCount--;
+            _pending.Remove(pending.PacketId);
         }
 
         pending.Registration.Unregister();
@@ -563,15 +556,12 @@ internal sealed class MqttClientConnection : IAsyncDisposable
         long oldest = 0;
         lock (_pendingLock)
         {
-            if (_pendingCount > 0)
+            if (_pending.Count > 0)
             {
                 oldest = long.MaxValue;
-                foreach (var p in _pending)
+                foreach (var p in _pending.Values)
                 {
-                    if (p is not null && p.SentAt < oldest)
-                    {
-                        oldest = p.SentAt;
-                    }
+                    oldest = Math.Min(oldest, p.SentAt);
                 }
             }
         }
@@ -639,19 +629,11 @@ internal sealed class MqttClientConnection : IAsyncDisposable
         }
 
         _incoming.Writer.TryComplete();
-        List<Pending> failed = [];
+        List<Pending> failed;
         lock (_pendingLock)
         {
-            for (var i = 0; i < _pending.Length; i++)
-            {
-                if (_pending[i] is { } p)
-                {
-                    failed.Add(p);
-                    _pending[i] = null;
-                }
-            }
-
-            _pendingCount = 0;
+            failed = [.. _pending.Values];
+            _pending.Clear();
         }
 
         foreach (var p in failed)
