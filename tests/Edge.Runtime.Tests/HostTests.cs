@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Edge.Runtime.Client;
 using Edge.TestSupport;
@@ -23,18 +21,11 @@ public sealed class HostTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task AddEdgeModule_HandlerRegisteredInHostedService_ReceivesInputAndServesMetrics()
     {
         var env = _broker.ModuleEnvironment(Path.Combine(_dir.Path, "state"));
-        var metricsPort = FreePort();
+        var metricsPort = LoopbackPort.Free();
         env["MetricsPort"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(env!);

@@ -119,7 +119,7 @@ public sealed class TestBroker : IAsyncDisposable
             .WithoutDefaultEndpoint()
             .WithEncryptedEndpoint()
             .WithEncryptedEndpointBoundIPAddress(IPAddress.Loopback)
-            .WithEncryptedEndpointPort(Port == 0 ? FreePort() : Port)
+            .WithEncryptedEndpointPort(Port == 0 ? LoopbackPort.Free() : Port)
             .WithEncryptionCertificate(Certificates.Server)
             .WithEncryptionSslProtocol(SslProtocols.Tls12 | SslProtocols.Tls13)
             .WithTlsEndpointReuseAddress()
@@ -327,13 +327,6 @@ public sealed class TestBroker : IAsyncDisposable
 
             await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

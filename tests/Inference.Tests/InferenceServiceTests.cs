@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Edge.Runtime;
+using Edge.TestSupport;
 using Inference.Models;
 using Inference.Processing;
 using Microsoft.Extensions.Logging.Testing;
@@ -191,7 +192,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
     public async Task HotSwap_UnreachableUrl_KeepsV1AndReportsWhy()
     {
         await StartAsync();
-        var url = $"http://127.0.0.1:{ModelServer.FreePort()}/v2.onnx";
+        var url = $"http://127.0.0.1:{LoopbackPort.Free()}/v2.onnx";
         (await FailingSwapAsync(url, Sha(V2))).Error!.ShouldStartWith("download failed");
     }
 

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
+using Edge.TestSupport;
 
 namespace Inference.Tests;
 
@@ -12,7 +12,7 @@ internal sealed class ModelServer : IAsyncDisposable
 
     public ModelServer()
     {
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
         _loop = Task.Run(LoopAsync);
@@ -28,13 +28,6 @@ internal sealed class ModelServer : IAsyncDisposable
     public TimeSpan Delay { get; set; }
 
     public string Url(string name) => $"http://127.0.0.1:{Port}/{name}";
-
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     private async Task LoopAsync()
     {

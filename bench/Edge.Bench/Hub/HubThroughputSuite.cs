@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Edge.Hub;
 using Edge.Runtime.Protocol;
+using Edge.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -58,9 +59,9 @@ public sealed class HubThroughputSuite : IBenchSuite
             var ca2 = X509CertificateLoader.LoadCertificateFromFile(pipelined.CaCertificatePath);
             // Each hub configuration is compared with mosquitto delivering with the same window to the subscriber
             // (max_inflight_messages): one at a time as edgeHub does, and Window at a time.
-            var mosquittoPort = FreePort();
+            var mosquittoPort = LoopbackPort.Free();
             using var mosquitto = StartMosquitto(dir, mosquittoPort, hub, 1);
-            var mosquittoWindowPort = FreePort();
+            var mosquittoWindowPort = LoopbackPort.Free();
             using var mosquittoWindow = StartMosquitto(dir, mosquittoWindowPort, hub, Window);
             await WaitForPortAsync(mosquittoPort);
             await WaitForPortAsync(mosquittoWindowPort);
@@ -116,13 +117,6 @@ public sealed class HubThroughputSuite : IBenchSuite
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     private static Process StartMosquitto(string dir, int port, EdgeHubSimulator hub, int inflight)
     {
