@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -96,27 +95,15 @@ internal sealed class MqttConnection : IDisposable
             throw new ArgumentException("Topic longer than 65535 bytes.", nameof(topic));
         }
 
-        var remaining = 2 + topicBytes + (qos == MqttQos.AtLeastOnce ? 2 : 0) + payload.Length;
-        var total = MqttCodec.FixedHeaderLength(remaining) + remaining;
+        var remaining = MqttCodec.PublishRemainingLength(topicBytes, qos, payload.Length);
         var writer = _writer;
-        var backlog = writer?.Backlog ?? 0;
-        var result = writer is null ? QueueResult.Closed : writer.Send(total, (topic, payload, qos, packetId, remaining, topicBytes), static (span, s) =>
-        {
-            var o = MqttCodec.WriteFixedHeader(span, (byte)(0x30 | ((int)s.qos << 1)), s.remaining);
-            BinaryPrimitives.WriteUInt16BigEndian(span[o..], (ushort)s.topicBytes);
-            o += 2;
-            o += Encoding.UTF8.GetBytes(s.topic, span[o..]);
-            if (s.qos == MqttQos.AtLeastOnce)
-            {
-                BinaryPrimitives.WriteUInt16BigEndian(span[o..], s.packetId);
-                o += 2;
-            }
-
-            s.payload.CopyTo(span[o..]);
-        });
+        var result = writer is null
+            ? QueueResult.Closed
+            : writer.Send(MqttCodec.FixedHeaderLength(remaining) + remaining, (topic, payload, qos, packetId, remaining), static (span, s) =>
+                MqttCodec.WritePublish(span, s.topic, s.qos, s.packetId, s.payload, s.remaining));
         if (result == QueueResult.Full)
         {
-            BrokerLog.SendBacklog(_broker.Logger, _clientId, backlog);
+            BrokerLog.SendBacklog(_broker.Logger, _clientId, writer!.Backlog);
             Abort("client not reading");
         }
 
@@ -664,12 +651,7 @@ internal sealed class MqttConnection : IDisposable
                     break;
                 }
 
-                if (_writer!.Queue(4, head.Id, static (span, id) =>
-                {
-                    span[0] = 0x40;
-                    span[1] = 2;
-                    BinaryPrimitives.WriteUInt16BigEndian(span[2..], id);
-                }) != QueueResult.Queued)
+                if (_writer!.Queue(4, head.Id, static (span, id) => MqttCodec.WritePubAck(span, id)) != QueueResult.Queued)
                 {
                     return;
                 }

@@ -220,7 +220,7 @@ internal sealed class MqttClientConnection : IAsyncDisposable
         {
             var o = MqttCodec.WriteFixedHeader(span, 0x82, s.remaining);
             BinaryPrimitives.WriteUInt16BigEndian(span[o..], s.PacketId);
-            o = WriteString(span, o + 2, s.filter);
+            o = MqttCodec.WriteString(span, o + 2, s.filter);
             span[o] = (byte)s.qos;
         });
         Sent(queued, pending);
@@ -239,16 +239,13 @@ internal sealed class MqttClientConnection : IAsyncDisposable
             throw new ArgumentException("Topic longer than 65535 bytes.", nameof(topic));
         }
 
-        var remaining = 2 + topicLength + (atLeastOnce ? 2 : 0) + payload.Length;
+        var qos = atLeastOnce ? MqttQos.AtLeastOnce : MqttQos.AtMostOnce;
+        var remaining = MqttCodec.PublishRemainingLength(topicLength, qos, payload.Length);
         var total = MqttCodec.FixedHeaderLength(remaining) + remaining;
         if (!atLeastOnce)
         {
             var result = _writer.Send(total, (topic, payload, remaining), static (span, s) =>
-            {
-                var o = MqttCodec.WriteFixedHeader(span, 0x30, s.remaining);
-                o = WriteString(span, o, s.topic);
-                s.payload.Span.CopyTo(span[o..]);
-            });
+                MqttCodec.WritePublish(span, s.topic, MqttQos.AtMostOnce, 0, s.payload.Span, s.remaining));
             if (result != QueueResult.Queued)
             {
                 return Task.FromException(NotQueued(result));
@@ -260,12 +257,7 @@ internal sealed class MqttClientConnection : IAsyncDisposable
 
         var pending = Register(ct, inline: true);
         var queued = _writer.Send(total, (pending.PacketId, topic, payload, remaining), static (span, s) =>
-        {
-            var o = MqttCodec.WriteFixedHeader(span, 0x32, s.remaining);
-            o = WriteString(span, o, s.topic);
-            BinaryPrimitives.WriteUInt16BigEndian(span[o..], s.PacketId);
-            s.payload.Span.CopyTo(span[(o + 2)..]);
-        });
+            MqttCodec.WritePublish(span, s.topic, MqttQos.AtLeastOnce, s.PacketId, s.payload.Span, s.remaining));
         Sent(queued, pending);
         return pending.Task;
     }
@@ -429,12 +421,7 @@ internal sealed class MqttClientConnection : IAsyncDisposable
                 _acks.Dequeue();
                 if (head.State == 1)
                 {
-                    queued |= _writer.Queue(4, head.PacketId, static (span, id) =>
-                    {
-                        span[0] = 0x40;
-                        span[1] = 2;
-                        BinaryPrimitives.WriteUInt16BigEndian(span[2..], id);
-                    }) == QueueResult.Queued;
+                    queued |= _writer.Queue(4, head.PacketId, static (span, id) => MqttCodec.WritePubAck(span, id)) == QueueResult.Queued;
                 }
             }
         }
@@ -599,13 +586,13 @@ internal sealed class MqttClientConnection : IAsyncDisposable
         _writer.Send(MqttCodec.FixedHeaderLength(remaining) + remaining, (o, remaining, keepAlive), static (span, s) =>
         {
             var i = MqttCodec.WriteFixedHeader(span, 0x10, s.remaining);
-            i = WriteString(span, i, "MQTT");
+            i = MqttCodec.WriteString(span, i, "MQTT");
             span[i++] = 4; // protocol level 3.1.1
             span[i++] = (byte)(0xC0 | (s.o.CleanSession ? 0x02 : 0)); // user name, password
             BinaryPrimitives.WriteUInt16BigEndian(span[i..], s.keepAlive);
-            i = WriteString(span, i + 2, s.o.ClientId);
-            i = WriteString(span, i, s.o.UserName);
-            WriteString(span, i, s.o.Password);
+            i = MqttCodec.WriteString(span, i + 2, s.o.ClientId);
+            i = MqttCodec.WriteString(span, i, s.o.UserName);
+            MqttCodec.WriteString(span, i, s.o.Password);
         });
     }
 
@@ -641,13 +628,6 @@ internal sealed class MqttClientConnection : IAsyncDisposable
             p.Registration.Unregister();
             p.TrySetException(new MqttConnectionClosedException(reason));
         }
-    }
-
-    private static int WriteString(Span<byte> span, int offset, string value)
-    {
-        var n = Encoding.UTF8.GetBytes(value, span[(offset + 2)..]);
-        BinaryPrimitives.WriteUInt16BigEndian(span[offset..], (ushort)n);
-        return offset + 2 + n;
     }
 
     /// <summary>A request waiting for its PUBACK/SUBACK by packet id.</summary>

@@ -111,6 +111,40 @@ internal static class MqttCodec
         return i;
     }
 
+    /// <summary>Writes a length-prefixed UTF-8 string at <paramref name="offset"/>; returns the offset after it.</summary>
+    public static int WriteString(Span<byte> destination, int offset, string value)
+    {
+        var n = Encoding.UTF8.GetBytes(value, destination[(offset + 2)..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[offset..], (ushort)n);
+        return offset + 2 + n;
+    }
+
+    /// <summary>The remaining length of a PUBLISH: the topic (<paramref name="topicBytes"/> of UTF-8), a packet id at QoS 1, the payload.</summary>
+    public static int PublishRemainingLength(int topicBytes, MqttQos qos, int payloadLength) =>
+        2 + topicBytes + (qos == MqttQos.AtLeastOnce ? 2 : 0) + payloadLength;
+
+    /// <summary>Writes a whole PUBLISH (fixed header included; <paramref name="packetId"/> only at QoS 1), DUP and RETAIN off.</summary>
+    public static void WritePublish(Span<byte> destination, string topic, MqttQos qos, ushort packetId, ReadOnlySpan<byte> payload, int remainingLength)
+    {
+        var o = WriteFixedHeader(destination, (byte)(0x30 | ((int)qos << 1)), remainingLength);
+        o = WriteString(destination, o, topic);
+        if (qos == MqttQos.AtLeastOnce)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(destination[o..], packetId);
+            o += 2;
+        }
+
+        payload.CopyTo(destination[o..]);
+    }
+
+    /// <summary>Writes a PUBACK (4 bytes).</summary>
+    public static void WritePubAck(Span<byte> destination, ushort packetId)
+    {
+        destination[0] = 0x40;
+        destination[1] = 2;
+        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], packetId);
+    }
+
     /// <summary>Reads a length-prefixed UTF-8 string at <paramref name="offset"/> and advances it; false when it does not fit or is not UTF-8.</summary>
     public static bool TryReadString(ReadOnlySpan<byte> packet, ref int offset, out string value)
     {

@@ -507,10 +507,11 @@ internal sealed class DurableOutbox : IAsyncDisposable
                 ReleaseWriter();
             }
 
-            // Outside the writer role: the pump, when waiting, resumes on this thread and publishes what was committed.
+            // Outside the writer role: wake the pump on the thread pool, so this producer's next commit and the pump's publish
+            // of what was just committed run in parallel.
             if (Interlocked.Exchange(ref _committedSinceSignal, 0) != 0)
             {
-                Signal(inline: false);
+                Signal();
             }
         }
     }
