@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Edge.Deployment.Routing;
+using Edge.Routing;
 using Edge.Hub.Broker;
 using Edge.Hub.Routing;
 using Edge.Hub.Security;

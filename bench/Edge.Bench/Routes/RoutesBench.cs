@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Edge.Deployment.Routing;
+using Edge.Routing;
 
 namespace Edge.Bench.Routes;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Edge.Deployment.Routing;
+using Edge.Routing;
 
 namespace Edge.Cli;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Edge.Deployment.Routing;
+using Edge.Routing;
 
 namespace Edge.Deployment.Manifests;
 
@@ -723,7 +723,7 @@ public static partial class ManifestValidator
     private static partial Regex ImageRegex();
 }
 
-/// <summary>Route syntax check used by the validator: the edgeHub route language parser of <c>Edge.Deployment.Routing</c>.</summary>
+/// <summary>Route syntax check used by the validator: the edgeHub route language parser of <c>Edge.Routing</c>.</summary>
 internal static class RouteCheck
 {
     /// <summary>The compiled route, or null with the parser's message.</summary>

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Edge.Cli;
 
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Deployment.Tests.Cli;
 
 /// <summary><c>edge route eval</c>, run in-process through the command class, and once as the built <c>edge</c> binary.</summary>
 public sealed class RouteCommandTests : IDisposable

@@ -1,7 +1,6 @@
 using System.Text;
-using Edge.Deployment.Routing;
 
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Routing.Tests;
 
 /// <summary>
 /// The condition language, one row per rule: literals, references, every operator and function, typing and the three-valued

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using Edge.Deployment.Routing;
 
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Routing.Tests;
 
 /// <summary>$edgeHub desired properties (iothub-protocol §14; edgeHub EdgeHubConfigParser, RouteSpec, StoreAndForwardConfiguration).</summary>
 public sealed class EdgeHubConfigTests

@@ -1,4 +1,4 @@
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>
 /// One compiled edgeHub route: <c>[SELECT *] FROM {source} [WHERE {condition}] INTO {sink}</c> (iothub-protocol §13).

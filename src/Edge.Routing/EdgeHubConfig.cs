@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>
 /// The routing part of <c>$edgeHub</c> desired properties (iothub-protocol §14; edgeHub <c>EdgeHubConfigParser</c>,

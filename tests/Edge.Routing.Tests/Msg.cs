@@ -1,7 +1,6 @@
 using System.Text;
-using Edge.Deployment.Routing;
 
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Routing.Tests;
 
 /// <summary>Builds routing messages for tests.</summary>
 internal static class Msg

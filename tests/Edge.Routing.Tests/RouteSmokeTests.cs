@@ -1,6 +1,4 @@
-using Edge.Deployment.Routing;
-
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Routing.Tests;
 
 public sealed class RouteSmokeTests
 {

@@ -1,4 +1,4 @@
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>Token kinds, in the rule order of Routing.Core's <c>grammar/GrammarLexer.g4</c> (ties in length go to the earlier kind).</summary>
 internal enum TokenKind

@@ -1,4 +1,4 @@
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>The three-valued result of a route condition (edgeHub Routing.Core <c>Bool</c>). Only <see cref="True"/> routes a message.</summary>
 public enum ConditionResult

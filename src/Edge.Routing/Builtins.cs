@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>The built-in functions of Routing.Core (<c>query/builtins/*.cs</c>); names are case-insensitive.</summary>
 internal static class Builtins

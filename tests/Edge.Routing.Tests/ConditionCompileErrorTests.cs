@@ -1,6 +1,4 @@
-using Edge.Deployment.Routing;
-
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Routing.Tests;
 
 /// <summary>Conditions edgeHub rejects: each names the problem and the 1-based column where it is.</summary>
 public sealed class ConditionCompileErrorTests

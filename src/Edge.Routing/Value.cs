@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>The run-time kinds of a condition value (Routing.Core: Undefined, Null, Bool, double, string).</summary>
 internal enum ValueKind : byte

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>
 /// The JSON body of one message as validated UTF-8, computed on first use and shared by every route that queries it.

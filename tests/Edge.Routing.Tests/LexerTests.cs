@@ -1,6 +1,4 @@
-using Edge.Deployment.Routing;
-
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Routing.Tests;
 
 /// <summary>The lexer reproduces ANTLR's longest match over GrammarLexer.g4, so texts split into the tokens edgeHub sees.</summary>
 public sealed class LexerTests

@@ -1,4 +1,4 @@
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>Property references: <c>name</c>, <c>$name</c>, <c>{$name}</c> and <c>$body.path</c> (ConditionVisitor.VisitProperty/VisitSysProperty*).</summary>
 internal static class References

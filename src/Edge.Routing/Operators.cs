@@ -1,4 +1,4 @@
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>Type checks and run-time semantics of the operators (Routing.Core <c>ConditionVisitor</c>, <c>Bool</c>, <c>Null</c>).</summary>
 internal static class Operators

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Edge.Deployment.Routing;
+namespace Edge.Routing;
 
 /// <summary>A compiled condition expression: its static type and a closure that evaluates it against one message.</summary>
 internal sealed record Expr(QueryType Type, Func<RoutingMessage, Value> Eval, int Start, int End)

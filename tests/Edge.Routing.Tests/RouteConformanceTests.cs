@@ -1,7 +1,6 @@
 using System.Text;
-using Edge.Deployment.Routing;
 
-namespace Edge.Deployment.Tests.Routing;
+namespace Edge.Routing.Tests;
 
 /// <summary>Route syntax, sources, sinks and invalid routes (iothub-protocol §13; Routing.Core Route.g4, RouteFactory, EndpointFactory).</summary>
 public sealed class RouteConformanceTests
