@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace Edge.Routing;
 
@@ -42,9 +43,9 @@ internal sealed class BodyCache
 
     // JsonMessageQueryValueProvider: content type application/json, encoding utf-8/utf-16/utf-32 (case-insensitive).
     private static bool IsJsonMessage(RoutingMessage m) =>
-        m.SystemProperties.TryGetValue("contentType", out var ct)
+        RoutingMessage.TryGet(m.SystemProperties, m.NullSystemProperties, "contentType", out var ct)
         && string.Equals(ct, "application/json", StringComparison.OrdinalIgnoreCase)
-        && m.SystemProperties.TryGetValue("contentEncoding", out var ce)
+        && RoutingMessage.TryGet(m.SystemProperties, m.NullSystemProperties, "contentEncoding", out var ce)
         && EncodingOf(ce) is not null;
 
     internal static Encoding? EncodingOf(string? contentEncoding) =>
@@ -56,7 +57,7 @@ internal sealed class BodyCache
 
     private static object Validate(RoutingMessage m)
     {
-        m.SystemProperties.TryGetValue("contentEncoding", out var ce);
+        RoutingMessage.TryGet(m.SystemProperties, m.NullSystemProperties, "contentEncoding", out var ce);
         var encoding = EncodingOf(ce) ?? Encoding.UTF8;
         var utf8 = encoding == Encoding.UTF8
             ? m.Body
@@ -85,7 +86,7 @@ internal sealed class BodyCache
 }
 
 /// <summary>A compiled <c>$body.a.b[0].c</c> query: property names, <c>[index]</c> and <c>['name']</c> segments.</summary>
-internal sealed class BodyQuery
+internal sealed partial class BodyQuery
 {
     private readonly object[] _segments; // byte[] (UTF-8 property name) or int (array index)
 
@@ -102,23 +103,75 @@ internal sealed class BodyQuery
         return null;
     }
 
-    /// <summary>The value at the path; objects and arrays are undefined (BodyQuery.Runtime), as is anything in a non-JSON message.</summary>
+    /// <summary>
+    /// The value at the path; objects and arrays are undefined (BodyQuery.Runtime), as is anything in a message that is not
+    /// declared as JSON or is not valid JSON; a path that selects nothing is null.
+    /// </summary>
     public Value Evaluate(RoutingMessage m)
     {
-        if (!m.BodyState.TryGetJson(m, requireJsonContentType: true, out var json) || !TryNavigate(json, _segments, out var reader))
+        // JObject.Parse: the body must be a JSON object.
+        if (!m.BodyState.TryGetJson(m, requireJsonContentType: true, out var json) || !RootIsObject(json))
         {
             return Value.Undefined;
         }
 
+        // JsonMessageQueryValueProvider: a path that selects nothing is null (its shared QueryValue.Null), not undefined.
+        if (!TryNavigate(json, _segments, out var reader))
+        {
+            return Value.MissingNull;
+        }
+
         return reader.TokenType switch
         {
-            JsonTokenType.String => Value.Of(reader.GetString()),
+            JsonTokenType.String => StringValue(reader.GetString()),
             JsonTokenType.Number => Value.Of(reader.GetDouble()),
             JsonTokenType.True => Value.True,
             JsonTokenType.False => Value.False,
             JsonTokenType.Null => Value.Null,
             _ => Value.Undefined,
         };
+    }
+
+    private static Value StringValue(string? text) => text is null || IsJsonNetDate(text) ? Value.Undefined : Value.Of(text);
+
+    /// <summary>
+    /// True for a string that Json.NET, which edgeHub parses bodies with, reads as a date (its default DateParseHandling):
+    /// ISO 8601 date-times such as <c>2017-03-09T00:00:00.000Z</c> and <c>/Date(ticks)/</c>. edgeHub's body query gives such a
+    /// value the JSON type Date, which the route language does not know: the value is undefined.
+    /// </summary>
+    internal static bool IsJsonNetDate(string s)
+    {
+        if (s.StartsWith("/Date(", StringComparison.Ordinal))
+        {
+            return MsDate().IsMatch(s);
+        }
+
+        if (s.Length is < 19 or > 40 || !char.IsAsciiDigit(s[0]) || s[10] != 'T')
+        {
+            return false;
+        }
+
+        var m = IsoDate().Match(s);
+        return m.Success
+            && int.Parse(m.Groups[2].ValueSpan, CultureInfo.InvariantCulture) is >= 1 and <= 12 and var month
+            && int.Parse(m.Groups[3].ValueSpan, CultureInfo.InvariantCulture) is var day && day >= 1
+            && day <= DateTime.DaysInMonth(Math.Max(1, int.Parse(m.Groups[1].ValueSpan, CultureInfo.InvariantCulture)), month)
+            && int.Parse(m.Groups[4].ValueSpan, CultureInfo.InvariantCulture) <= 23
+            && int.Parse(m.Groups[5].ValueSpan, CultureInfo.InvariantCulture) <= 59
+            && int.Parse(m.Groups[6].ValueSpan, CultureInfo.InvariantCulture) <= 59;
+    }
+
+    [GeneratedRegex(@"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,7})?(Z|[+-]\d{2}(:?\d{2})?)?\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex IsoDate();
+
+    [GeneratedRegex(@"^/Date\(-?\d+([+-]\d{4})?\)/$", RegexOptions.CultureInvariant)]
+    private static partial Regex MsDate();
+
+    /// <summary>True when the JSON body is an object (JObject.Parse accepts nothing else).</summary>
+    internal static bool RootIsObject(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        return reader.Read() && reader.TokenType == JsonTokenType.StartObject;
     }
 
     /// <summary>
@@ -200,94 +253,71 @@ internal sealed class BodyQuery
         return true;
     }
 
+    /// <summary>
+    /// Parses a path in Routing.Core's JSON path subset (<c>query/jsonpath/JsonPath.g4</c>): names separated by dots, each
+    /// optionally followed by one <c>[index]</c>. A name is any run of characters but <c>()&lt;&gt;@,;:\"/[]?={}.</c>, tabs and
+    /// line breaks (spaces included), and not digits alone.
+    /// </summary>
     internal static bool TryParsePath(string path, out object[] segments, out string error)
     {
         var list = new List<object>();
         segments = [];
         error = string.Empty;
         var i = 0;
-        var expectName = true;
-        while (i < path.Length)
+        while (true)
         {
-            var ch = path[i];
-            if (ch == '[')
-            {
-                var close = path.IndexOf(']', i + 1);
-                if (close < 0)
-                {
-                    error = "missing ']'";
-                    return false;
-                }
-
-                var inner = path[(i + 1)..close];
-                if (inner.Length >= 2 && inner[0] == '\'' && inner[^1] == '\'')
-                {
-                    list.Add(Encoding.UTF8.GetBytes(inner[1..^1]));
-                }
-                else if (int.TryParse(inner, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
-                {
-                    list.Add(index);
-                }
-                else
-                {
-                    error = $"'[{inner}]' is not an array index or a quoted name";
-                    return false;
-                }
-
-                if (list.Count == 1 && expectName)
-                {
-                    error = "the query must start with a property name ($body[0] is not supported)";
-                    return false;
-                }
-
-                i = close + 1;
-                expectName = false;
-                continue;
-            }
-
-            if (ch == '.')
-            {
-                if (expectName)
-                {
-                    error = "empty property name";
-                    return false;
-                }
-
-                expectName = true;
-                i++;
-                continue;
-            }
-
-            if (!expectName)
-            {
-                error = $"unexpected '{ch}' at offset {i}";
-                return false;
-            }
-
             var end = i;
-            while (end < path.Length && path[end] is not ('.' or '[' or ']'))
+            while (end < path.Length && IsNameChar(path[end]))
             {
                 end++;
             }
 
-            if (end < path.Length && path[end] == ']')
+            var name = path[i..end].Trim(' ');
+            if (name.Length == 0)
             {
-                error = "unmatched ']'";
+                error = i >= path.Length
+                    ? (list.Count == 0 ? "the query is empty" : "empty property name at the end")
+                    : $"expected a property name at offset {i}, got '{path[i]}'";
+                return false;
+            }
+
+            if (name.AsSpan().IndexOfAnyExceptInRange('0', '9') < 0)
+            {
+                error = $"'{name}' is not a property name (an array index goes in brackets: name[0])";
                 return false;
             }
 
             list.Add(Encoding.UTF8.GetBytes(path[i..end]));
-            expectName = false;
             i = end;
-        }
+            if (i < path.Length && path[i] == '[')
+            {
+                var close = path.IndexOf(']', i + 1);
+                var inner = close < 0 ? string.Empty : path[(i + 1)..close];
+                if (close < 0 || inner.Length == 0 || !int.TryParse(inner, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+                {
+                    error = close < 0 ? "missing ']'" : $"'[{inner}]' is not an array index (only name[0]-style indexes are supported)";
+                    return false;
+                }
 
-        if (expectName)
-        {
-            error = list.Count == 0 ? "the query is empty" : "empty property name at the end";
-            return false;
-        }
+                list.Add(index);
+                i = close + 1;
+            }
 
-        segments = [.. list];
-        return true;
+            if (i == path.Length)
+            {
+                segments = [.. list];
+                return true;
+            }
+
+            if (path[i] != '.')
+            {
+                error = $"unexpected '{path[i]}' at offset {i}";
+                return false;
+            }
+
+            i++;
+        }
     }
+
+    private static bool IsNameChar(char c) => c is not ('(' or ')' or '<' or '>' or '@' or ',' or ';' or ':' or '\\' or '"' or '/' or '[' or ']' or '?' or '=' or '{' or '}' or '.' or '\t' or '\n' or '\r');
 }

@@ -26,14 +26,14 @@ internal static class Builtins
         ["is_bool"] = new("is_bool", QueryType.Bool, [[Any]], false, a => Value.Of(a[0].Kind == ValueKind.Bool)),
         ["is_defined"] = new("is_defined", QueryType.Bool, [[Any]], false, a => Value.Of(a[0].IsDefined)),
         ["is_null"] = new("is_null", QueryType.Bool, [[Any]], false, a => IsNull(a[0])),
-        ["is_number"] = new("is_number", QueryType.Bool, [[Any]], false, a => Value.Of(a[0].Kind == ValueKind.Number)),
-        ["is_string"] = new("is_string", QueryType.Bool, [[Any]], false, a => Value.Of(a[0].Kind == ValueKind.String)),
+        ["is_number"] = new("is_number", QueryType.Bool, [[Any]], false, a => Value.Of(a[0].Kind == ValueKind.Number && double.IsFinite(a[0].Number))),
+        ["is_string"] = new("is_string", QueryType.Bool, [[Any]], false, a => Value.Of(a[0].Kind == ValueKind.String && a[0].Text is not null)),
 
         // strings
         ["concat"] = new("concat", S, [[S]], true, ConcatAll),
-        ["length"] = new("length", N, [[S]], false, a => a[0].Kind == ValueKind.String ? Value.Of(a[0].Text!.Length) : Value.Undefined),
-        ["lower"] = new("lower", S, [[S]], false, a => a[0].Kind == ValueKind.String ? Value.Of(a[0].Text!.ToLowerInvariant()) : Value.Undefined),
-        ["upper"] = new("upper", S, [[S]], false, a => a[0].Kind == ValueKind.String ? Value.Of(a[0].Text!.ToUpperInvariant()) : Value.Undefined),
+        ["length"] = new("length", N, [[S]], false, a => a[0].Text is { } x ? Value.Of(x.Length) : Value.Undefined),
+        ["lower"] = new("lower", S, [[S]], false, a => a[0].Text is { } x ? Value.Of(x.ToLowerInvariant()) : Value.Undefined),
+        ["upper"] = new("upper", S, [[S]], false, a => a[0].Text is { } x ? Value.Of(x.ToUpperInvariant()) : Value.Undefined),
         ["substring"] = new("substring", S, [[S, N], [S, N, N]], false, Substring),
         ["index_of"] = new("index_of", N, [[S, S]], false, a => Str2(a, static (x, y) => Value.Of(x.IndexOf(y, StringComparison.Ordinal)))),
         ["starts_with"] = new("starts_with", QueryType.Bool, [[S, S]], false, a => Str2(a, static (x, y) => Value.Of(x.StartsWith(y, StringComparison.Ordinal)))),
@@ -69,11 +69,18 @@ internal static class Builtins
 
         var impl = f.Impl;
         Expr result;
-        if (f.Name == "is_null" && args[0].Type != QueryType.Dynamic)
+        if (f.Name == "is_null" && args[0].Type is not (QueryType.Dynamic or QueryType.String))
         {
-            // Routing.Core IsNull: a string reference is never null (a missing property is undefined, not null); null is null.
+            // Routing.Core IsNull for other static types: null is null, anything else (undefined included) is not.
             var isNull = Value.Of(args[0].Type == QueryType.Null);
             return Expr.Const(isNull, QueryType.Bool, name.Start, name.End);
+        }
+
+        if (f.Name == "is_null" && args[0].Type == QueryType.String)
+        {
+            // A string is null only when it is a property present with a null value (a missing one is undefined, not null).
+            var s0 = args[0].Eval;
+            return Operators.Fold(new Expr(QueryType.Bool, m => Value.Of(s0(m) is { Kind: ValueKind.String, Text: null }), name.Start, name.End), args[0]);
         }
 
         switch (args.Count)
@@ -131,17 +138,22 @@ internal static class Builtins
             return invalid;
         }
 
+        // TwinChangeJsonPathValidator: a JSON path that starts with properties.reported., properties.desired. or tags.
         if (!BodyQuery.TryParsePath(path, out var segments, out var error)
-            || segments[0] is not byte[] root
-            || !(root.AsSpan().SequenceEqual("properties"u8) || root.AsSpan().SequenceEqual("tags"u8)))
+            || !(path.StartsWith("properties.reported.", StringComparison.OrdinalIgnoreCase)
+                || path.StartsWith("properties.desired.", StringComparison.OrdinalIgnoreCase)
+                || path.StartsWith("tags.", StringComparison.OrdinalIgnoreCase)))
         {
             c.Error($"invalid argument to {name.Text}({path}): expected a twin path such as properties.reported.temperature{(error.Length > 0 ? ": " + error : string.Empty)}", name);
             return invalid;
         }
 
+        // TwinChangeIncludes.Runtime: a body that is not JSON (or not declared as JSON) is undefined; a path that selects nothing
+        // is false; any value at the path (null, an object) is true.
         return new Expr(
             QueryType.Bool,
-            m => Value.Of(m.BodyState.TryGetJson(m, requireJsonContentType: false, out var json) && BodyQuery.TryNavigate(json, segments, out _)),
+            m => !m.BodyState.TryGetJson(m, requireJsonContentType: true, out var json) || !BodyQuery.RootIsObject(json) ? Value.Undefined
+                : Value.Of(BodyQuery.TryNavigate(json, segments, out _)),
             name.Start,
             name.End);
     }
@@ -172,7 +184,7 @@ internal static class Builtins
         a[0].Kind == ValueKind.Number && a[1].Kind == ValueKind.Number ? Value.Of(f(a[0].Number, a[1].Number)) : Value.Undefined;
 
     private static Value Str2(ValueArgs a, Func<string, string, Value> f) =>
-        a[0].Kind == ValueKind.String && a[1].Kind == ValueKind.String ? f(a[0].Text!, a[1].Text!) : Value.Undefined;
+        a[0].Text is { } x && a[1].Text is { } y ? f(x, y) : Value.Undefined;
 
     // AsNumber.Runtime: double.TryParse(NumberStyles.Any, invariant) for strings, numbers unchanged, anything else undefined.
     private static Value AsNumber(Value v) => v.Kind switch
@@ -182,12 +194,13 @@ internal static class Builtins
         _ => Value.Undefined,
     };
 
-    // For $body values: null is null, undefined stays undefined, anything else is not null.
+    // For $body values, IsNull.RuntimeQueryValue: undefined stays undefined, and the result is "not the provider's shared
+    // QueryValue.Null instance" (a reference comparison): false for a path that selects nothing, true for every other value,
+    // a JSON null included. edgeHub behaves so; is_defined and "= null" are the reliable tests.
     private static Value IsNull(Value v) => v.Kind switch
     {
-        ValueKind.Null => Value.True,
         ValueKind.Undefined => Value.Undefined,
-        _ => Value.False,
+        _ => Value.Of(!v.IsMissing),
     };
 
     private static Value Substring(ValueArgs a)
@@ -197,10 +210,15 @@ internal static class Builtins
             return Value.Undefined;
         }
 
-        var s = a[0].Text!;
+        if (a[0].Text is not { } s)
+        {
+            return Value.Undefined;
+        }
+
+        // Substring.RuntimeStart: 0 <= start <= length; RuntimeStartLength: 0 <= start < length and the slice within the string.
         var start = a[1].Number;
         var length = a.Length == 3 ? a[2].Number : s.Length - start;
-        if (double.IsNaN(start) || double.IsNaN(length) || start < 0 || length < 0 || start + length > s.Length)
+        if (start < 0 || length < 0 || start + length > s.Length || (a.Length == 3 && start >= s.Length))
         {
             return Value.Undefined;
         }
@@ -247,7 +265,8 @@ internal static class Builtins
         {
             if (VarArgs)
             {
-                return args.All(a => Operators.Matches(s[^1], a.Type));
+                // VarArgs(string, string, string): at least two arguments.
+                return args.Count >= 2 && args.All(a => Operators.Matches(s[^1], a.Type));
             }
 
             if (s.Length != args.Count)

@@ -27,37 +27,57 @@ internal sealed class ConditionCompiler
     private readonly List<Token> _tokens;
     private readonly string _text;
     private readonly string? _routeSource;
+    private readonly RouteCompilerFlags _flags;
     private readonly List<(string Problem, int Column)> _errors = [];
     private int _pos;
 
-    private ConditionCompiler(string text, List<Token> tokens, int start, string? routeSource)
+    private ConditionCompiler(string text, List<Token> tokens, int start, string? routeSource, RouteCompilerFlags flags)
     {
         _text = text;
         _tokens = tokens;
         _pos = start;
         _routeSource = routeSource;
+        _flags = flags;
     }
 
-    /// <summary>Compiles a whole condition text.</summary>
-    public static Func<RoutingMessage, ConditionResult> Compile(string condition, string? routeSource)
+    /// <summary>Whether <c>$body.</c> references are body queries (<see cref="RouteCompilerFlags.BodyQuery"/>).</summary>
+    public bool BodyQueries => (_flags & RouteCompilerFlags.BodyQuery) != 0;
+
+    /// <summary>Whether <c>twin_change_includes</c> is a function (<see cref="RouteCompilerFlags.TwinChangeIncludes"/>).</summary>
+    public bool TwinChangeIncludes => (_flags & RouteCompilerFlags.TwinChangeIncludes) != 0;
+
+    /// <summary>Compiles a whole condition text. An empty (or all-blank) condition is undefined, as in Routing.Core.</summary>
+    public static Func<RoutingMessage, ConditionResult> Compile(string condition, string? routeSource, RouteCompilerFlags flags)
     {
-        var tokens = Lexer.Tokenize(condition);
-        var c = new ConditionCompiler(condition, tokens, 0, routeSource);
-        var expr = c.ParseCondition(TokenKind.Eof);
+        if (string.IsNullOrWhiteSpace(condition))
+        {
+            return static _ => ConditionResult.Undefined;
+        }
+
+        var expr = CompileExpression(condition, routeSource, flags);
         return ToResult(expr);
+    }
+
+    /// <summary>Compiles an expression without converting its value to a condition result (for tests of literal and arithmetic values).</summary>
+    internal static Expr CompileExpression(string text, string? routeSource, RouteCompilerFlags flags)
+    {
+        var tokens = Lexer.Tokenize(text);
+        var c = new ConditionCompiler(text, tokens, 0, routeSource, flags);
+        return c.ParseCondition(TokenKind.Eof);
     }
 
     /// <summary>Compiles the condition that starts at token <paramref name="start"/> and ends before <paramref name="terminator"/>.</summary>
     public static (Func<RoutingMessage, ConditionResult> Eval, int Next, string Text) CompileEmbedded(
         string text, List<Token> tokens, int start, TokenKind terminator, string? routeSource)
     {
-        var c = new ConditionCompiler(text, tokens, start, routeSource);
+        var c = new ConditionCompiler(text, tokens, start, routeSource, RouteCompilerFlags.All);
         var expr = c.ParseCondition(terminator);
         return (ToResult(expr), c._pos, text[expr.Start..expr.End]);
     }
 
     // RouteCompiler converts the expression to Bool: a bool is itself, null is false (Null's explicit conversion),
     // anything else (numbers, strings, undefined) is undefined.
+    // A $body value (QueryValue) converts to Bool only when it is a bool: a $body null is undefined.
     private static Func<RoutingMessage, ConditionResult> ToResult(Expr expr)
     {
         if (expr.Constant is { } k)
@@ -67,7 +87,9 @@ internal sealed class ConditionCompiler
         }
 
         var eval = expr.Eval;
-        return m => ToResult(eval(m));
+        return expr.Type == QueryType.Dynamic
+            ? m => eval(m) is { Kind: ValueKind.Bool } v ? ToResult(v) : ConditionResult.Undefined
+            : m => ToResult(eval(m));
     }
 
     private static ConditionResult ToResult(Value v) => v.Kind switch
@@ -267,7 +289,7 @@ internal sealed class ConditionCompiler
         var name = Peek;
         _pos += 2;
         var args = new List<Expr>();
-        if (Builtins.IsTwinChangeIncludes(name.Text))
+        if (Builtins.IsTwinChangeIncludes(name.Text) && TwinChangeIncludes)
         {
             // Routing.Core passes the argument list's text, unparsed, to twin_change_includes.
             var startTok = Peek;
@@ -285,7 +307,16 @@ internal sealed class ConditionCompiler
 
             var close = Peek;
             _pos++;
-            var raw = string.Concat(_tokens.Skip(_tokens.IndexOf(startTok)).TakeWhile(x => x.Start < close.Start).Select(x => x.Text));
+            var argTokens = _tokens.Skip(_tokens.IndexOf(startTok)).TakeWhile(x => x.Start < close.Start).ToList();
+            var raw = string.Concat(argTokens.Select(x => x.Text));
+
+            // The argument must also parse as one condition expression: a path is a single identifier ('[' is not part of one).
+            if (argTokens is not [{ Kind: TokenKind.Id }])
+            {
+                Error($"invalid argument to {name.Text}({raw}): expected a twin path such as properties.reported.temperature (no array indexes)", name);
+                return Expr.Error(name.Start, close.End);
+            }
+
             return Builtins.TwinChangeIncludes(name, raw, _routeSource, this) with { End = close.End };
         }
 

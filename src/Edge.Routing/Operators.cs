@@ -29,7 +29,10 @@ internal static class Operators
             return Expr.Error(op.Start, operand.End);
         }
 
-        return Fold(new Expr(QueryType.Bool, m => Not(e(m)), op.Start, operand.End), operand);
+        // A $body value negates as a QueryValue: only a bool has a negation; anything else (null included) is undefined.
+        return operand.Type == QueryType.Dynamic
+            ? new Expr(QueryType.Bool, m => e(m) is { Kind: ValueKind.Bool } v ? Not(v) : Value.Undefined, op.Start, operand.End)
+            : Fold(new Expr(QueryType.Bool, m => Not(e(m)), op.Start, operand.End), operand);
     }
 
     public static Expr Binary(Token op, Expr left, Expr right, ConditionCompiler c)
@@ -80,7 +83,9 @@ internal static class Operators
                 }
 
                 var kind = op.Kind;
-                result = new Expr(QueryType.Bool, m => Compare(kind, l(m), r(m)), start, end);
+                result = left.Type == QueryType.Dynamic || right.Type == QueryType.Dynamic
+                    ? new Expr(QueryType.Bool, m => CompareDynamic(kind, l(m), r(m)), start, end)
+                    : new Expr(QueryType.Bool, m => Compare(kind, l(m), r(m)), start, end);
                 break;
             }
 
@@ -96,6 +101,19 @@ internal static class Operators
                 var type = op.Kind == TokenKind.And
                     ? (left.Type == QueryType.Null || right.Type == QueryType.Null ? QueryType.Null : QueryType.Bool)
                     : (left.Type == QueryType.Null && right.Type == QueryType.Null ? QueryType.Null : QueryType.Bool);
+                // With a $body value on either side both operands are QueryValues, whose & and | need two bools: anything else
+                // (null, a missing value) is undefined.
+                if (left.Type == QueryType.Dynamic || right.Type == QueryType.Dynamic)
+                {
+                    var and = op.Kind == TokenKind.And;
+                    result = new Expr(
+                        QueryType.Bool,
+                        m => (l(m), r(m)) is ({ Kind: ValueKind.Bool } x, { Kind: ValueKind.Bool } y) ? (and ? And(x, y) : Or(x, y)) : Value.Undefined,
+                        start,
+                        end);
+                    break;
+                }
+
                 result = op.Kind == TokenKind.And
                     ? new Expr(type, m => And(l(m), r(m)), start, end)
                     : new Expr(type, m => Or(l(m), r(m)), start, end);
@@ -244,49 +262,63 @@ internal static class Operators
         _ => Value.Undefined,
     };
 
+    /// <summary>
+    /// Operands of one static type (ComparisonOperators.Compare overloads): undefined (or a null-valued property, a null string)
+    /// on either side is undefined; <c>null</c> against <c>null</c> is equal.
+    /// </summary>
     internal static Value Compare(TokenKind op, Value a, Value b)
     {
-        if (!a.IsDefined || !b.IsDefined)
+        if (!a.IsDefined || !b.IsDefined || (a.Kind == ValueKind.String && a.Text is null) || (b.Kind == ValueKind.String && b.Text is null))
         {
             return Value.Undefined;
         }
 
         if (a.Kind != b.Kind)
         {
-            // null against anything else, or $body values of different kinds.
             return Value.Undefined;
         }
 
-        int cmp;
-        switch (a.Kind)
-        {
-            case ValueKind.Null:
-                cmp = 0;
-                break;
-            case ValueKind.Bool:
-                cmp = (a.IsTrue ? 1 : 0) - (b.IsTrue ? 1 : 0);
-                break;
-            case ValueKind.Number:
-                if (double.IsNaN(a.Number) || double.IsNaN(b.Number))
-                {
-                    return op is TokenKind.Ne1 or TokenKind.Ne2 ? Value.True : Value.False;
-                }
+        return Result(op, CompareSameKind(a, b));
+    }
 
-                cmp = a.Number.CompareTo(b.Number);
-                break;
-            default:
-                cmp = string.CompareOrdinal(a.Text, b.Text);
-                break;
+    /// <summary>
+    /// A <c>$body</c> value on either side (QueryValue.CompareTo): undefined on either side is undefined; values of different
+    /// kinds are unequal and order by kind (bool &lt; number &lt; string &lt; null), so <c>$body.n = '50'</c> is false and
+    /// <c>$body.missing = null</c> is true.
+    /// </summary>
+    internal static Value CompareDynamic(TokenKind op, Value a, Value b)
+    {
+        if (!a.IsDefined || !b.IsDefined)
+        {
+            return Value.Undefined;
         }
 
-        return op switch
-        {
-            TokenKind.Eq => Value.Of(cmp == 0),
-            TokenKind.Ne1 or TokenKind.Ne2 => Value.Of(cmp != 0),
-            TokenKind.Lt => Value.Of(cmp < 0),
-            TokenKind.Le => Value.Of(cmp <= 0),
-            TokenKind.Gt => Value.Of(cmp > 0),
-            _ => Value.Of(cmp >= 0),
-        };
+        return Result(op, a.Kind != b.Kind ? KindOrder(a.Kind).CompareTo(KindOrder(b.Kind)) : CompareSameKind(a, b));
     }
+
+    private static int KindOrder(ValueKind k) => k switch
+    {
+        ValueKind.Bool => 1,
+        ValueKind.Number => 2,
+        ValueKind.String => 3,
+        _ => 4,
+    };
+
+    private static int CompareSameKind(Value a, Value b) => a.Kind switch
+    {
+        ValueKind.Null => 0,
+        ValueKind.Bool => (a.IsTrue ? 1 : 0) - (b.IsTrue ? 1 : 0),
+        ValueKind.Number => a.Number.CompareTo(b.Number),
+        _ => string.CompareOrdinal(a.Text, b.Text),
+    };
+
+    private static Value Result(TokenKind op, int cmp) => op switch
+    {
+        TokenKind.Eq => Value.Of(cmp == 0),
+        TokenKind.Ne1 or TokenKind.Ne2 => Value.Of(cmp != 0),
+        TokenKind.Lt => Value.Of(cmp < 0),
+        TokenKind.Le => Value.Of(cmp <= 0),
+        TokenKind.Gt => Value.Of(cmp > 0),
+        _ => Value.Of(cmp >= 0),
+    };
 }

@@ -109,8 +109,6 @@ public sealed class Route
             i++;
         }
 
-        ValidateSource(source.ToString(), sourceStart);
-
         string? condition = null;
         var eval = AlwaysTrue;
         if (Next().Kind == TokenKind.Where)
@@ -172,20 +170,6 @@ public sealed class Route
     /// <summary>The route source as a prefix: trailing <c>*</c> stripped, trimmed, exactly one trailing <c>/</c> (BaseMessageSource).</summary>
     internal static string NormalizeSource(string source) => source.Trim().TrimEnd('*').Trim().TrimEnd('/') + "/";
 
-    private static void ValidateSource(string source, Token at)
-    {
-        // edgeHub strips only a trailing '*' and matches by prefix, so a '*' elsewhere is taken literally and the route silently
-        // matches nothing. edgeHub accepts such a route; we reject it, because it is always a mistake.
-        var star = source.IndexOf('*', StringComparison.Ordinal);
-        if (star >= 0 && star != source.Length - 1)
-        {
-            throw new RouteCompileException(
-                $"invalid source '{source}': '*' is allowed only at the end of the path (sources match by prefix, so this route would never match; " +
-                "to select by output use e.g. FROM /messages/modules/* WHERE $outputName = 'health')",
-                at.Column + star);
-        }
-    }
-
     private static RouteSink ParseSink(List<Token> tokens, ref int i)
     {
         var t = tokens[i];
@@ -231,7 +215,8 @@ public sealed class Route
     }
 
     // EndpointFactory.CreateFunctionEndpoint: the address, trimmed, loses one leading and one trailing '/', then splits into
-    // exactly four segments. edgeHub ignores the words in segments 0 and 2; we require "modules" and "inputs" and non-empty names.
+    // exactly four segments: the second is the module, the fourth the input; edgeHub ignores the words in the first and third
+    // ("/a/b/c/d" delivers to module b, input d). The module and input names must not be empty.
     private static ModuleInputSink ParseModuleInput(Token arg)
     {
         var address = arg.Text[1..^1].Trim();
@@ -247,11 +232,7 @@ public sealed class Route
         }
 
         var parts = a.Split('/');
-        if (parts.Length != 4
-            || !parts[0].Equals("modules", StringComparison.OrdinalIgnoreCase)
-            || !parts[2].Equals("inputs", StringComparison.OrdinalIgnoreCase)
-            || parts[1].Length == 0
-            || parts[3].Length == 0)
+        if (parts.Length != 4 || parts[1].Length == 0 || parts[3].Length == 0)
         {
             throw new RouteCompileException($"invalid BrokeredEndpoint address \"{address}\": expected \"/modules/{{module}}/inputs/{{input}}\"", arg.Column);
         }
@@ -274,10 +255,13 @@ public static class RouteCondition
         return Compile(condition, message.Source)(message);
     }
 
-    /// <summary>Compiles a condition once for repeated evaluation. <paramref name="routeSource"/> enables twin_change_includes.</summary>
-    public static Func<RoutingMessage, ConditionResult> Compile(string condition, string? routeSource = null)
+    /// <summary>
+    /// Compiles a condition once for repeated evaluation. <paramref name="routeSource"/> <c>/twinChangeNotifications</c> enables
+    /// twin_change_includes; <paramref name="flags"/> defaults to what edgeHub uses (<see cref="RouteCompilerFlags.All"/>).
+    /// </summary>
+    public static Func<RoutingMessage, ConditionResult> Compile(string condition, string? routeSource = null, RouteCompilerFlags flags = RouteCompilerFlags.All)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        return ConditionCompiler.Compile(condition, routeSource);
+        return ConditionCompiler.Compile(condition, routeSource, flags);
     }
 }

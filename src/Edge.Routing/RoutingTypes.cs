@@ -13,6 +13,26 @@ public enum ConditionResult
     Undefined,
 }
 
+/// <summary>
+/// What the route compiler enables (Routing.Core <c>RouteCompilerFlags</c>). edgeHub compiles its routes with
+/// <see cref="All"/>; the others exist so that conditions can be checked as a compiler without those features sees them.
+/// </summary>
+[Flags]
+public enum RouteCompilerFlags
+{
+    /// <summary>Neither <c>twin_change_includes</c> nor <c>$body</c> queries: <c>$body.x</c> is then the system property <c>body.x</c>.</summary>
+    None = 0,
+
+    /// <summary>The <c>twin_change_includes</c> function (in routes from <c>/twinChangeNotifications</c>).</summary>
+    TwinChangeIncludes = 1,
+
+    /// <summary><c>$body</c> queries.</summary>
+    BodyQuery = 2,
+
+    /// <summary>Everything: what edgeHub uses.</summary>
+    All = TwinChangeIncludes | BodyQuery,
+}
+
 /// <summary>Where a route sends the messages it matches. <see cref="object.ToString"/> gives the route-language text.</summary>
 public abstract record RouteSink;
 
@@ -42,6 +62,12 @@ public sealed record ModuleInputSink(string ModuleId, string InputName) : RouteS
 /// <param name="Body">The payload.</param>
 /// <param name="Properties">Application properties.</param>
 /// <param name="SystemProperties">System properties by edgeHub internal name.</param>
+/// <remarks>
+/// Property names are looked up case-insensitively, as edgeHub's message model does (<c>KEY1</c> finds <c>key1</c>).
+/// A property may be present with a null value (edgeHub's message model allows it; MQTT cannot carry one): such names are in
+/// <see cref="NullProperties"/> and <see cref="NullSystemProperties"/>, and <see cref="Create"/> builds a message from
+/// dictionaries with null values.
+/// </remarks>
 public sealed record RoutingMessage(
     string Source,
     ReadOnlyMemory<byte> Body,
@@ -59,7 +85,29 @@ public sealed record RoutingMessage(
         Body = original.Body;
         Properties = original.Properties;
         SystemProperties = original.SystemProperties;
+        NullProperties = original.NullProperties;
+        NullSystemProperties = original.NullSystemProperties;
         _body = new BodyCache();
+    }
+
+    /// <summary>Names of application properties present with a null value (none by default).</summary>
+    public IReadOnlyCollection<string> NullProperties { get; init; } = [];
+
+    /// <summary>Names of system properties present with a null value (none by default).</summary>
+    public IReadOnlyCollection<string> NullSystemProperties { get; init; } = [];
+
+    /// <summary>A message whose properties may have null values (those go to <see cref="NullProperties"/> and <see cref="NullSystemProperties"/>).</summary>
+    public static RoutingMessage Create(
+        string source,
+        ReadOnlyMemory<byte> body,
+        IEnumerable<KeyValuePair<string, string?>> properties,
+        IEnumerable<KeyValuePair<string, string?>> systemProperties)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        ArgumentNullException.ThrowIfNull(systemProperties);
+        var (app, appNulls) = Split(properties);
+        var (sys, sysNulls) = Split(systemProperties);
+        return new RoutingMessage(source, body, app, sys) { NullProperties = appNulls, NullSystemProperties = sysNulls };
     }
 
     /// <summary>A message from module <paramref name="moduleId"/> on output <paramref name="outputName"/> (or none) with a JSON body.</summary>
@@ -91,7 +139,9 @@ public sealed record RoutingMessage(
         && string.Equals(Source, other.Source, StringComparison.Ordinal)
         && Body.Span.SequenceEqual(other.Body.Span)
         && SameContents(Properties, other.Properties)
-        && SameContents(SystemProperties, other.SystemProperties);
+        && SameContents(SystemProperties, other.SystemProperties)
+        && NullProperties.Order(StringComparer.Ordinal).SequenceEqual(other.NullProperties.Order(StringComparer.Ordinal), StringComparer.Ordinal)
+        && NullSystemProperties.Order(StringComparer.Ordinal).SequenceEqual(other.NullSystemProperties.Order(StringComparer.Ordinal), StringComparer.Ordinal);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Source, Body.Length, Properties.Count, SystemProperties.Count);
@@ -100,6 +150,66 @@ public sealed record RoutingMessage(
     public override string ToString() => $"RoutingMessage {{ Source = {Source}, Body = {Body.Length} bytes, Properties = {Properties.Count}, SystemProperties = {SystemProperties.Count} }}";
 
     internal BodyCache BodyState => _body;
+
+    /// <summary>
+    /// Looks a property up by name, case-insensitively: true with its value (null for a null-valued one) when present.
+    /// An exact-case match wins; otherwise the first name equal ignoring case.
+    /// </summary>
+    internal static bool TryGet(IReadOnlyDictionary<string, string> values, IReadOnlyCollection<string> nulls, string name, out string? value)
+    {
+        if (values.TryGetValue(name, out var v))
+        {
+            value = v;
+            return true;
+        }
+
+        value = null;
+        foreach (var n in nulls)
+        {
+            if (string.Equals(n, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        foreach (var (k, w) in values)
+        {
+            if (string.Equals(k, name, StringComparison.OrdinalIgnoreCase))
+            {
+                value = w;
+                return true;
+            }
+        }
+
+        foreach (var n in nulls)
+        {
+            if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static (Dictionary<string, string> Values, string[] Nulls) Split(IEnumerable<KeyValuePair<string, string?>> properties)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var nulls = new List<string>();
+        foreach (var (k, v) in properties)
+        {
+            if (v is null)
+            {
+                nulls.Add(k);
+            }
+            else
+            {
+                values[k] = v;
+            }
+        }
+
+        return (values, [.. nulls]);
+    }
 
     private static bool SameContents(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b)
     {

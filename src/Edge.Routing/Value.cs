@@ -34,6 +34,16 @@ internal readonly struct Value
     public static readonly Value True = new(ValueKind.Bool, 1, null);
     public static readonly Value False = new(ValueKind.Bool, 0, null);
 
+    /// <summary>A property that is present with a null value: a string-typed null (Routing.Core reads it as a null string).</summary>
+    public static readonly Value NullString = new(ValueKind.String, 0, null);
+
+    /// <summary>
+    /// A <c>$body</c> path that selects nothing. Routing.Core's JSON query provider answers such a query with its shared
+    /// <c>QueryValue.Null</c> instance, which is null like a JSON <c>null</c> except to <c>is_null</c> and
+    /// <c>twin_change_includes</c>, which compare against that very instance.
+    /// </summary>
+    public static readonly Value MissingNull = new(ValueKind.Null, 1, null);
+
     private Value(ValueKind kind, double number, string? text)
     {
         Kind = kind;
@@ -53,7 +63,11 @@ internal readonly struct Value
 
     public bool IsDefined => Kind != ValueKind.Undefined;
 
-    public static Value Of(double d) => new(ValueKind.Number, d, null);
+    /// <summary>True for <see cref="MissingNull"/>.</summary>
+    public bool IsMissing => Kind == ValueKind.Null && Number != 0;
+
+    /// <summary>A number; NaN is undefined (Routing.Core stores an undefined number as NaN), infinities are numbers.</summary>
+    public static Value Of(double d) => double.IsNaN(d) ? Undefined : new(ValueKind.Number, d, null);
 
     public static Value Of(string? s) => s is null ? Undefined : new(ValueKind.String, 0, s);
 
@@ -65,7 +79,7 @@ internal readonly struct Value
         ValueKind.Null => "null",
         ValueKind.Bool => IsTrue ? "true" : "false",
         ValueKind.Number => Number.ToString("R", CultureInfo.InvariantCulture),
-        _ => "'" + Text + "'",
+        _ => Text is null ? "null (a null-valued property)" : "'" + Text + "'",
     };
 }
 

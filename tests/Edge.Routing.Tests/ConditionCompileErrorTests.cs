@@ -68,8 +68,6 @@ public sealed class ConditionCompileErrorTests
     [InlineData("$body.a] = 1", "error in $body query", 1)]
     [InlineData("{$body.} = 1", "error in $body query", 2)]
     // ---- syntax
-    [InlineData("", "empty condition", 1)]
-    [InlineData("   ", "empty condition", 4)]
     [InlineData("(", "incomplete condition", 2)]
     [InlineData("(true", "missing closing ')'", 1)]
     [InlineData("true)", "unmatched closing ')'", 5)]
