@@ -80,7 +80,7 @@ internal static class References
         return new Expr(QueryType.String, m => m.SystemProperties.TryGetValue(sys, out var v) ? Value.Of(v) : Value.Undefined, t.Start, t.End);
     }
 
-    // $twin.* queries are an IoT Hub (cloud) routing feature; edgeHub's compiler has no twin source (iothub-protocol §13.4).
+    // $twin.* queries are an IoT Hub (cloud) routing feature; edgeHub's compiler has no twin source (docs/protocol.md, "Routes").
     private static bool IsTwinQuery(string text) =>
         text.Equals("$twin", StringComparison.OrdinalIgnoreCase)
         || text.StartsWith("$twin.", StringComparison.OrdinalIgnoreCase)
