@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Edge.Routing;
 
 /// <summary>
-/// The routing part of <c>$edgeHub</c> desired properties (iothub-protocol §14; edgeHub <c>EdgeHubConfigParser</c>,
+/// The routing part of <c>$edgeHub</c> desired properties (docs/protocol.md, "$edgeHub desired properties"; edgeHub <c>EdgeHubConfigParser</c>,
 /// <c>EdgeHubDesiredProperties_1_1</c>, <c>RouteSpec</c>, <c>StoreAndForwardConfiguration</c>).
 /// </summary>
 /// <param name="Routes">The compiled routes, in the order of the JSON object.</param>
@@ -239,7 +239,7 @@ public sealed partial record EdgeHubConfig(IReadOnlyList<Route> Routes, int Time
 
     private static string Describe(JsonNode? node) => node is JsonValue ? node.ToJsonString() : Kind(node);
 
-    // Twin key rules (iothub-protocol §13.1): no '.', '$', '#' or space.
+    // Twin key rules (docs/protocol.md, "Routes"): no '.', '$', '#' or space.
     [GeneratedRegex(@"^[^\.\$# ]+\z")]
     private static partial Regex RouteName();
 

@@ -101,7 +101,7 @@ internal static class References
 
     private static bool HasBracket(string text) => text.AsSpan(1).IndexOfAny('[', ']') >= 0;
 
-    // $twin.* queries are an IoT Hub (cloud) routing feature; edgeHub's compiler has no twin source (iothub-protocol §13.4).
+    // $twin.* queries are an IoT Hub (cloud) routing feature; edgeHub's compiler has no twin source (docs/protocol.md, "Routes").
     private static bool IsTwinQuery(string text) =>
         text.Equals("$twin", StringComparison.OrdinalIgnoreCase)
         || text.StartsWith("$twin.", StringComparison.OrdinalIgnoreCase)

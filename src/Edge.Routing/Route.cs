@@ -1,7 +1,7 @@
 namespace Edge.Routing;
 
 /// <summary>
-/// One compiled edgeHub route: <c>[SELECT *] FROM {source} [WHERE {condition}] INTO {sink}</c> (iothub-protocol §13).
+/// One compiled edgeHub route: <c>[SELECT *] FROM {source} [WHERE {condition}] INTO {sink}</c> (docs/protocol.md, "Routes").
 /// Compile once with <see cref="Parse"/>; <see cref="IsMatch"/> is cheap and thread-safe.
 /// </summary>
 public sealed class Route
@@ -134,7 +134,7 @@ public sealed class Route
 
     /// <summary>
     /// True when a message with source <paramref name="messageSource"/> comes from this route's source: the route source with a
-    /// trailing <c>*</c> removed and one trailing <c>/</c> is a case-insensitive prefix of the message source plus <c>/</c> (§13.2).
+    /// trailing <c>*</c> removed and one trailing <c>/</c> is a case-insensitive prefix of the message source plus <c>/</c> (docs/protocol.md, "Routes").
     /// </summary>
     public bool SourceMatches(string messageSource)
     {

@@ -58,7 +58,7 @@ public sealed record ModuleInputSink(string ModuleId, string InputName) : RouteS
 /// <c>connectionDeviceId</c>, <c>connectionModuleId</c>, <c>outputName</c>, <c>messageId</c>, <c>cid</c>, <c>userId</c>,
 /// <c>messageSchema</c>, <c>creationTime</c>, <c>edgeHubOriginInterface</c>, ...
 /// </summary>
-/// <param name="Source">The message source path (iothub-protocol §13.2), e.g. <c>/messages/modules/camera/outputs/frames</c>.</param>
+/// <param name="Source">The message source path (docs/protocol.md, "Routes"), e.g. <c>/messages/modules/camera/outputs/frames</c>.</param>
 /// <param name="Body">The payload.</param>
 /// <param name="Properties">Application properties.</param>
 /// <param name="SystemProperties">System properties by edgeHub internal name.</param>

@@ -4,7 +4,7 @@ using MQTTnet.Protocol;
 
 namespace Edge.Hub.Tests;
 
-/// <summary>edgeHub's security checks (reliability.md B5), each negative with a raw MQTTnet client over TLS.</summary>
+/// <summary>edgeHub's security checks (docs/reliability-suite.md, "Security checks"), each negative with a raw MQTTnet client over TLS.</summary>
 public sealed class SecurityTests
 {
     private static readonly string[] Modules = ["sensor", "filter"];
@@ -180,7 +180,7 @@ public sealed class SecurityTests
         var filter = await host.StartModuleAsync("filter");
         var sensor = await host.ConnectModuleAsync("sensor");
 
-        // Body under 256 KB, but body + properties over it (§7): edgeHub counts both.
+        // Body under 256 KB, but body + properties over it (docs/protocol.md, "Topics and property bags", sizes): edgeHub counts both.
         var body = new byte[(256 * 1024) - 100];
         var big = HubTestHost.Telemetry("dev1", "sensor", "out", body, ("note", new string('a', 200)));
         await Should.ThrowAsync<Exception>(() => sensor.PublishAsync(big, HubTestHost.Ct).WaitAsync(HubTestHost.Wait, TimeProvider.System, HubTestHost.Ct));

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Edge.Routing.Tests;
 
-/// <summary>$edgeHub desired properties (iothub-protocol §14; edgeHub EdgeHubConfigParser, RouteSpec, StoreAndForwardConfiguration).</summary>
+/// <summary>$edgeHub desired properties (docs/protocol.md, "$edgeHub desired properties"; edgeHub EdgeHubConfigParser, RouteSpec, StoreAndForwardConfiguration).</summary>
 public sealed class EdgeHubConfigTests
 {
     private const string CaptureRoute = "FROM /messages/modules/camera/outputs/frames INTO BrokeredEndpoint(\\\"/modules/inference/inputs/frames\\\")";

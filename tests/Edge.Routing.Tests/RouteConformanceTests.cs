@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Edge.Routing.Tests;
 
-/// <summary>Route syntax, sources, sinks and invalid routes (iothub-protocol §13; Routing.Core Route.g4, RouteFactory, EndpointFactory).</summary>
+/// <summary>Route syntax, sources, sinks and invalid routes (docs/protocol.md, "Routes"; Routing.Core Route.g4, RouteFactory, EndpointFactory).</summary>
 public sealed class RouteConformanceTests
 {
     [Theory]

@@ -374,6 +374,39 @@ public sealed class OutboxTests : IDisposable
         _logs.GetSnapshot().ShouldContain(r => r.Id.Id == 1046);
     }
 
+    [Fact]
+    public async Task Pump_DrainingBacklog_AcknowledgedButNotDeletedStaysWithinTheDocumentedCrashBound()
+    {
+        // What a crash can resend: messages the hub has (published) whose rows are still in the file (delete not committed).
+        // The bound is PendingDeletes.Limit + 3 × InFlight, and docs/configuration.md must state that same bound.
+        await using var box = Create();
+        const int N = 3000;
+        for (var i = 1; i <= N; i++)
+        {
+            (await Put(box, "out", 10, $"m{i}")).Status.ShouldBe(SendStatus.Accepted);
+        }
+
+        var inFlight = box.Options.InFlight;
+        var bound = PendingDeletes.Limit + (3 * inFlight);
+        var worst = 0L;
+        var publisher = new RecordingPublisher
+        {
+            OnPublish = published => worst = Math.Max(worst, published - (N - box.Count)),
+        };
+        using var cts = new CancellationTokenSource();
+        var pump = Task.Run(() => new OutboxPump(box, publisher, _metrics, new FakeLogger(_logs), _time).RunAsync(cts.Token), TestContext.Current.CancellationToken);
+        await TestBroker.WaitUntilAsync(() => box.Count == 0, TimeSpan.FromSeconds(20), "the outbox to drain");
+        await cts.CancelAsync();
+        await pump;
+
+        publisher.Published.Count.ShouldBe(N);
+        worst.ShouldBeGreaterThan(inFlight, "the pump batches deletes: some published messages wait for their delete");
+        worst.ShouldBeLessThanOrEqualTo(bound);
+        var doc = await File.ReadAllTextAsync(Path.Combine(Assets.RepoRoot, "docs", "configuration.md"), TestContext.Current.CancellationToken);
+        doc.ShouldContain($"`{PendingDeletes.Limit} + 3 × InFlight`");
+        doc.ShouldContain($"{PendingDeletes.Limit + (3 * new OutboxOptions().InFlight)} with the defaults");
+    }
+
     private sealed class RecordingPublisher : IOutboxPublisher
     {
         private readonly List<OutboxRecord> _published = [];
@@ -382,6 +415,9 @@ public sealed class OutboxTests : IDisposable
         public string? FailOnce { get; init; }
 
         public TaskCompletionSource? Gate { get; init; }
+
+        /// <summary>Called on each publish with how many were published before it.</summary>
+        public Action<long>? OnPublish { get; init; }
 
         public List<OutboxRecord> Published
         {
@@ -411,6 +447,7 @@ public sealed class OutboxTests : IDisposable
 
             lock (_published)
             {
+                OnPublish?.Invoke(_published.Count);
                 _published.Add(record);
             }
 

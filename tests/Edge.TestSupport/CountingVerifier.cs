@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Edge.TestSupport;
 
-/// <summary>Per-source counts (reliability.md B6): expected, received, matched, missing, duplicates, misordered.</summary>
+/// <summary>Per-source counts (docs/reliability-suite.md, scenario catalogue): expected, received, matched, missing, duplicates, misordered.</summary>
 public sealed record SourceReport(string Source, long Expected, long Received, long Matched, long Missing, long Duplicates, long Misordered, IReadOnlyList<long> MissingSeqs)
 {
     /// <summary>The standard pass rule: something expected, nothing missing, nothing misordered (duplicates are reported, not failed).</summary>

@@ -173,7 +173,7 @@ public sealed class TestBroker : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>edgeHub's checks (iothub-protocol.md §3, §5).</summary>
+    /// <summary>edgeHub's checks (docs/protocol.md, "SAS tokens" and "MQTT CONNECT").</summary>
     private MqttConnectReasonCode Authenticate(string clientId, string? username, string? password)
     {
         if (clientId != ClientId || username is null || !username.StartsWith($"localhost/{DeviceId}/{ModuleId}/?", StringComparison.Ordinal) || !username.Contains("api-version=", StringComparison.Ordinal))

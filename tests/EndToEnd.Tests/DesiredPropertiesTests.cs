@@ -17,7 +17,7 @@ public sealed class DesiredPropertiesTests
         await h.DeployAsync(d, ct);
         await WaitReportedAsync(h, r => r["lastDesiredVersion"] is not null, "the first desired version to be reported", ct);
 
-        // Offline: the process is stopped while five patches land (reliability.md T1).
+        // Offline: the process is stopped while five patches land (docs/reliability-suite.md, scenario T1).
         await h.SetStatusAsync(d, "Inference", "stopped", ct);
         await h.WaitForAsync(() => h.Module("Inference").RuntimeStatus == "stopped", TimeSpan.FromSeconds(30), "Inference to stop", ct);
         foreach (var score in new[] { 0.55, 0.6, 0.65, 0.7, 0.75 })

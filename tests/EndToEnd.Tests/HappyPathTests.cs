@@ -15,7 +15,7 @@ public sealed class HappyPathTests
     {
         var ct = E2E.ScenarioToken(out var cts);
         using var _ = cts;
-        var count = E2E.Pick(120, 18_000); // reliability.md D1: 10 msg/s per source x 2 sources (soak: 30 min)
+        var count = E2E.Pick(120, 18_000); // docs/reliability-suite.md, scenario D1: 10 msg/s per source x 2 sources (soak: 30 min)
         var rate = 10.0;
         await using var h = await SolutionHarness.StartAsync(ct);
         var d = new DeploymentBuilder()
@@ -50,7 +50,7 @@ public sealed class HappyPathTests
 
         var latencies = h.Upstream.Latencies(createdAfter: steady);
         latencies.Count.ShouldBeGreaterThan(count / 4);
-        E2E.Percentile([.. latencies], 99).ShouldBeLessThan(E2E.LatencyBudgetMs(2000), "p99 module→cloud latency once connected (reliability.md D1)");
+        E2E.Percentile([.. latencies], 99).ShouldBeLessThan(E2E.LatencyBudgetMs(2000), "p99 module→cloud latency once connected (docs/reliability-suite.md, scenario D1)");
         h.AssertHealthy();
     }
 

@@ -6,7 +6,7 @@ using Edge.TestSupport;
 
 namespace EndToEnd.Tests;
 
-/// <summary>Model hot-swap while frames flow, and inference slower than capture for a sustained period (reliability.md B1).</summary>
+/// <summary>Model hot-swap while frames flow, and inference slower than capture for a sustained period (docs/reliability-suite.md, scenario B1).</summary>
 public sealed class InferenceLoadTests
 {
     private const string Detections = "Inference/detections/cam1";

@@ -44,7 +44,7 @@ public sealed class SecurityTests
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            // MQTT 3.1.1 lets a server refuse by closing the connection; assert on the receiving side (reliability.md B4).
+            // MQTT 3.1.1 lets a server refuse by closing the connection; assert on the receiving side (docs/reliability-suite.md, "Guarantees").
         }
 
         // S2: a stale (expired 10 minutes ago, beyond the 5 minutes of skew) token.

@@ -296,7 +296,7 @@ internal sealed class PipelineBench : IBenchSuite
             Console.WriteLine($"| {r.Cameras} camera(s): capture→$upstream latency p99 | {r.P99:F1} ms | target 30 ms (limit per-frame p99 {limit.P99:F1} ms) | {r.P99 / 30:F2}× |");
             foreach (var (id, m) in r.Memory.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
-                Console.WriteLine($"| {r.Cameras} camera(s): RSS {id} peak / steady (median) | {m.Peak / 1048576.0:F0} / {m.Steady / 1048576.0:F0} MB | 150 MB per module (reliability.md B2) | {m.Peak / (150.0 * 1048576):F2}× |");
+                Console.WriteLine($"| {r.Cameras} camera(s): RSS {id} peak / steady (median) | {m.Peak / 1048576.0:F0} / {m.Steady / 1048576.0:F0} MB | 150 MB per module (reliability-suite.md B2) | {m.Peak / (150.0 * 1048576):F2}× |");
             }
 
             foreach (var (id, ms) in r.Startup)

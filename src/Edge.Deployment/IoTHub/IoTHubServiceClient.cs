@@ -42,7 +42,7 @@ public sealed class IoTHubServiceClientOptions
 public sealed record MethodInvocationResult(int Status, JsonNode? Payload);
 
 /// <summary>
-/// The IoT Hub service REST API the fleet commands use (iothub-protocol.md §16): apply a deployment to one edge device,
+/// The IoT Hub service REST API the fleet commands use (docs/protocol.md, "IoT Hub service REST API"): apply a deployment to one edge device,
 /// create an at-scale deployment, read and patch module twins, invoke module methods. Authenticates with a SAS token of a
 /// hub-level policy; transient failures (429, 5xx, connection errors) are retried by one pipeline, <c>iothub-rest</c>.
 /// </summary>

@@ -7,7 +7,7 @@ namespace Edge.Deployment.Manifests;
 
 /// <summary>
 /// Checks a deployment manifest (the output of <c>edge manifest build</c>, or any <c>modulesContent</c> document) against
-/// what edgeAgent, edgeHub and IoT Hub accept (iothub-protocol.md §14–§15), listing every problem with its JSON path.
+/// what edgeAgent, edgeHub and IoT Hub accept (docs/protocol.md, "$edgeHub desired properties" and "$edgeAgent desired properties"), listing every problem with its JSON path.
 /// </summary>
 public static partial class ManifestValidator
 {

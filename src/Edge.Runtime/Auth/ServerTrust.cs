@@ -25,7 +25,7 @@ internal sealed class PemFileTrustSource(string path) : ITrustSource
     }
 }
 
-/// <summary>The workload API trust bundle (§4.4), fetched once per process and cached.</summary>
+/// <summary>The workload API trust bundle (docs/protocol.md, "Workload API"), fetched once per process and cached.</summary>
 internal sealed class WorkloadTrustSource(WorkloadClient workload) : ITrustSource
 {
     private X509Certificate2Collection? _roots;

@@ -3,7 +3,7 @@ using Edge.Runtime.Protocol;
 
 namespace Edge.Runtime.Auth;
 
-/// <summary>Issues the SAS token used as the MQTT password (iothub-protocol.md §3, §4.3).</summary>
+/// <summary>Issues the SAS token used as the MQTT password (docs/protocol.md, "SAS tokens" and "Workload API").</summary>
 internal interface ISasTokenSource
 {
     ValueTask<SasToken> GetTokenAsync(DateTimeOffset expiresAt, CancellationToken ct);

@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace Edge.Runtime.Auth;
 
 /// <summary>
-/// The edgelet workload API (iothub-protocol.md §4): HTTP/1.1 over the unix socket in <c>IOTEDGE_WORKLOADURI</c>
+/// The edgelet workload API (docs/protocol.md, "Workload API"): HTTP/1.1 over the unix socket in <c>IOTEDGE_WORKLOADURI</c>
 /// (or plain http/https), api-version 2018-06-28 as the SDK uses.
 /// </summary>
 internal sealed class WorkloadClient : IDisposable

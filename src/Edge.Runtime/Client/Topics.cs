@@ -3,7 +3,7 @@ using Edge.Runtime.Protocol;
 
 namespace Edge.Runtime.Client;
 
-/// <summary>Topic names and property bags of iothub-protocol.md §5-§11.</summary>
+/// <summary>Topic names and property bags (docs/protocol.md, "MQTT CONNECT" and "Topics and property bags").</summary>
 internal static class Topics
 {
     public const string ApiVersion = "2020-09-30";

@@ -18,7 +18,7 @@ public sealed class EdgeConfigurationException : Exception
     public string Variable { get; } = "";
 }
 
-/// <summary>Where and as whom to connect, resolved from the environment (iothub-protocol.md §2).</summary>
+/// <summary>Where and as whom to connect, resolved from the environment (docs/protocol.md, "Environment a module receives").</summary>
 internal sealed record EdgeHubSettings(
     ModuleIdentity Identity,
     string HubHostName,

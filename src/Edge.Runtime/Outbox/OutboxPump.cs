@@ -67,7 +67,7 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
 
                 if (inflight.Count == 0)
                 {
-                    Flush(soon: true);
+                    await FlushAsync(soon: true).ConfigureAwait(false);
                     await outbox.WaitForDataAsync(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
                     continue;
                 }
@@ -75,7 +75,7 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
                 // Harvest the completed head of the window (in order); wait for a completion or new data when there is none.
                 if (!inflight.Peek().Publish.IsCompleted)
                 {
-                    Flush(soon: false);
+                    await FlushAsync(soon: false).ConfigureAwait(false);
                     await outbox.WaitSignalAsync(stop).ConfigureAwait(false);
                 }
 
@@ -109,7 +109,7 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
                         inflight.Clear();
                         cursor = record.Seq - 1;
                         outbox.LeaveLive();
-                        Flush(soon: true);
+                        await FlushAsync(soon: true).ConfigureAwait(false);
                         failed = true;
                         break;
                     }
@@ -124,7 +124,7 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
 
                 if (acked.Count >= window)
                 {
-                    Flush(soon: false);
+                    await FlushAsync(soon: false).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -137,10 +137,17 @@ internal sealed class OutboxPump(DurableOutbox outbox, IOutboxPublisher publishe
         outbox.Acknowledge(acked, soon: true);
         await outbox.FlushAsync(CancellationToken.None).ConfigureAwait(false);
 
-        void Flush(bool soon)
+        // Hands the acknowledged messages' deletes to the writer. When PendingDeletes.Limit of them are still not committed (the
+        // writer is busy), waits for their commit before publishing more: what a crash can resend stays within
+        // PendingDeletes.Limit + 3 × InFlight (in flight, acknowledged here, and the deletes handed over; docs/configuration.md).
+        async ValueTask FlushAsync(bool soon)
         {
-            outbox.Acknowledge(acked, soon);
+            var overLimit = outbox.Acknowledge(acked, soon);
             acked.Clear();
+            if (overLimit)
+            {
+                await outbox.FlushAsync(stop).ConfigureAwait(false);
+            }
         }
     }
 

@@ -29,7 +29,7 @@ internal static class E2E
 
     /// <summary>
     /// A latency budget scaled by how overloaded the machine is right now: <paramref name="nominal"/> × max(1, 1-minute load
-    /// average / cores). On an idle CI runner this is the nominal budget (reliability.md); on a shared, saturated box it grows
+    /// average / cores). On an idle CI runner this is the nominal budget (docs/reliability-suite.md, scenario catalogue); on a shared, saturated box it grows
     /// with the queue for the CPU instead of failing on scheduling delay. The value used is printed with each result.
     /// </summary>
     public static double LatencyBudgetMs(double nominal)
