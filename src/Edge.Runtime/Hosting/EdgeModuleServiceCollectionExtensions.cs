@@ -69,7 +69,11 @@ public static class EdgeModuleServiceCollectionExtensions
                 throw new EdgeConfigurationException("MetricsPort", $"'{portText}' is not a TCP port (0-65535)");
             }
 
-            services.AddHostedService(sp => new PrometheusEndpoint(port, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
+            // Created with the host (before any module meter), so every instrument is seen from its first measurement.
+            services.TryAddSingleton(sp => new PrometheusExporter(
+                MetricLabels.FromConfiguration(configuration, Guid.NewGuid()),
+                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            services.AddHostedService(sp => new PrometheusEndpoint(port, sp.GetRequiredService<PrometheusExporter>(), sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
         }
 
         return services;

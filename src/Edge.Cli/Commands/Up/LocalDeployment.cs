@@ -22,9 +22,14 @@ internal static class LocalDeployment
                     continue;
                 }
 
-                foreach (var (_, variable) in env)
+                foreach (var (name, variable) in env)
                 {
-                    if (variable?["value"] is JsonValue v && v.TryGetValue<string>(out var value) && value.StartsWith(ContainerAppRoot, StringComparison.Ordinal))
+                    if (name == "MetricsPort" && variable is JsonObject port)
+                    {
+                        // Every module would bind the container port (9600) on this one host: each takes a free port instead (logged at start).
+                        port["value"] = "0";
+                    }
+                    else if (variable?["value"] is JsonValue v && v.TryGetValue<string>(out var value) && value.StartsWith(ContainerAppRoot, StringComparison.Ordinal))
                     {
                         variable["value"] = Path.Combine(stateDirectory, "app", value[ContainerAppRoot.Length..]);
                     }
