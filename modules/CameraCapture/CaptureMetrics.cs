@@ -2,10 +2,10 @@ using System.Diagnostics.Metrics;
 
 namespace CameraCapture;
 
-/// <summary>Metrics of the capture module (meter <c>CameraCapture</c>); every instrument is tagged with <c>camera</c>.</summary>
+/// <summary>Metrics of the capture module (meter <c>Edge.CameraCapture</c>, exported on <c>MetricsPort</c>); every instrument is tagged with <c>camera</c>.</summary>
 internal sealed class CaptureMetrics : IDisposable
 {
-    public const string MeterName = "CameraCapture";
+    public const string MeterName = "Edge.CameraCapture";
 
     private readonly Meter _meter;
 

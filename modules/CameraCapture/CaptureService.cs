@@ -108,15 +108,25 @@ internal sealed class CaptureService : BackgroundService
             }
         }
 
+        var mapErrors = new List<string>();
+        var cameraKeys = section is null ? null : CaptureConfiguration.NormalizeCameraMap(section, mapErrors);
+        if (mapErrors.Count > 0)
+        {
+            settings = _defaults.Settings;
+            errors = mapErrors;
+            return false;
+        }
+
         if (!DesiredSettings.TryBind(section, Clone(_defaults.Settings), CaptureSettingsJson.Default.CaptureSettings, out settings, out errors))
         {
+            errors = [.. errors.Select(e => CaptureConfiguration.MapPath(e, cameraKeys))];
             return false;
         }
 
         var cross = CaptureConfiguration.CrossChecks(settings).ToList();
         if (cross.Count > 0)
         {
-            errors = cross;
+            errors = [.. cross.Select(e => CaptureConfiguration.MapPath(e, cameraKeys))];
             settings = _defaults.Settings;
             return false;
         }

@@ -47,10 +47,30 @@ public sealed class HostTests : IAsyncLifetime
 
             using var http = new HttpClient();
             var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"), TestContext.Current.CancellationToken);
+
+            // IoT Edge's metrics-collector conventions: HELP and TYPE per family, counters _total, durations as histograms in
+            // seconds, and iothub/edge_device/instance_number/module_name on every series.
+            var series = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')).ToList();
+            series.ShouldNotBeEmpty();
+            series.ShouldAllBe(l => l.Contains("{iothub=\"testhub.azure-devices.net\",edge_device=\"edge1\",instance_number=\"", StringComparison.Ordinal) && l.Contains("\",module_name=\"mod1\"", StringComparison.Ordinal));
+            foreach (var family in series.Select(l => l[..l.IndexOf('{', StringComparison.Ordinal)]).Select(n => n.EndsWith("_bucket", StringComparison.Ordinal) ? n[..^7] : n.EndsWith("_sum", StringComparison.Ordinal) ? n[..^4] : n.EndsWith("_count", StringComparison.Ordinal) ? n[..^6] : n).Distinct())
+            {
+                text.ShouldContain($"# HELP {family} ");
+                text.ShouldContain($"# TYPE {family} ");
+            }
+
             text.ShouldContain("# TYPE edge_connected gauge");
-            text.ShouldContain("edge_connected 1");
-            text.ShouldContain("edge_outbox_depth");
-            text.ShouldContain("edge_messages_received_total{result=\"handled\",input=\"in\"} 1");
+            text.ShouldContain("# HELP edge_connected 1 when connected to edgeHub");
+            series.ShouldContain(l => l.StartsWith("edge_connected{", StringComparison.Ordinal) && l.EndsWith("} 1", StringComparison.Ordinal));
+            text.ShouldContain("# TYPE edge_outbox_depth gauge");
+            text.ShouldContain("# TYPE edge_messages_received_total counter");
+            series.ShouldContain(l => l.StartsWith("edge_messages_received_total{", StringComparison.Ordinal) && l.EndsWith(",result=\"handled\",input=\"in\"} 1", StringComparison.Ordinal));
+            text.ShouldContain("# TYPE edge_messages_sent_total counter");
+            text.ShouldContain("# TYPE edge_publish_latency_seconds histogram");
+            series.ShouldContain(l => l.StartsWith("edge_publish_latency_seconds_bucket{", StringComparison.Ordinal) && l.Contains(",le=\"+Inf\"} 1", StringComparison.Ordinal));
+            series.ShouldContain(l => l.StartsWith("edge_publish_latency_seconds_count{", StringComparison.Ordinal) && l.EndsWith("} 1", StringComparison.Ordinal));
+            series.ShouldContain(l => l.StartsWith("edge_publish_latency_seconds_sum{", StringComparison.Ordinal));
+            text.ShouldNotContain("_ms");
         }
         finally
         {

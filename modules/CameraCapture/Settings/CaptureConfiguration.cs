@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 
 namespace CameraCapture;
@@ -71,6 +72,68 @@ internal static class CaptureConfiguration
                 problems.Add($"{key}: '{value}' is not valid ({ex.Message})");
             }
         }
+    }
+
+    /// <summary>
+    /// The twin's <c>cameras</c> may be a map keyed by camera id (<c>{"cam1": {"source": …}, "cam2": {…}}</c>), the idiomatic
+    /// shape for IoT Hub's desired properties: a merge patch then changes one camera (<c>{"cameras": {"cam2": {"fps": 2}}}</c>)
+    /// or removes it (<c>{"cameras": {"cam2": null}}</c>) and leaves the others as they are. Rewrites the map in
+    /// <paramref name="desired"/> into the array form the settings bind (each entry's <c>id</c> is its key, in key order) and
+    /// returns the keys in that order, so errors can name <c>cameras.cam2.fps</c> instead of an index; null when
+    /// <c>cameras</c> is absent or already an array. An entry that is not an object, or whose <c>id</c> differs from its key,
+    /// is a problem in <paramref name="errors"/>.
+    /// </summary>
+    public static IReadOnlyList<string>? NormalizeCameraMap(JsonObject desired, List<string> errors)
+    {
+        if (desired["cameras"] is not JsonObject map)
+        {
+            return null;
+        }
+
+        var keys = new List<string>();
+        var cameras = new JsonArray();
+        foreach (var (key, value) in map)
+        {
+            switch (value)
+            {
+                case null:
+                    continue; // a merge patch's delete that reached us unmerged: the camera is not configured
+                case JsonObject camera:
+                    if (camera["id"] is { } id && (id.GetValueKind() != System.Text.Json.JsonValueKind.String || id.GetValue<string>() != key))
+                    {
+                        errors.Add($"cameras.{key}.id: '{id.ToJsonString()}' differs from its key '{key}'; leave id out of the map form (the key is the id)");
+                        continue;
+                    }
+
+                    var entry = (JsonObject)camera.DeepClone();
+                    entry["id"] = key;
+                    cameras.Add((JsonNode)entry);
+                    keys.Add(key);
+                    break;
+                default:
+                    errors.Add($"cameras.{key}: must be an object (a camera's settings) or null (remove it), got {value.GetValueKind()}");
+                    break;
+            }
+        }
+
+        desired["cameras"] = cameras;
+        return keys;
+    }
+
+    /// <summary>Rewrites <c>cameras[i]</c> in <paramref name="error"/> as <c>cameras.{id}</c> when the twin used the map form.</summary>
+    public static string MapPath(string error, IReadOnlyList<string>? keys)
+    {
+        var start = error.StartsWith("$.", StringComparison.Ordinal) ? 2 : 0;
+        if (keys is null || string.CompareOrdinal(error, start, "cameras[", 0, 8) != 0)
+        {
+            return error;
+        }
+
+        var open = start + 8;
+        var close = error.IndexOf(']', open);
+        return close > open && int.TryParse(error.AsSpan(open, close - open), NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < keys.Count
+            ? $"{error[..start]}cameras.{keys[i]}{error[(close + 1)..]}"
+            : error;
     }
 
     /// <summary>Checks what DataAnnotations cannot: camera ids are unique.</summary>

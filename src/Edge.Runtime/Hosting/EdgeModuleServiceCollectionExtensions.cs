@@ -37,16 +37,27 @@ public static class EdgeModuleServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EdgeHubClientOptions>, EdgeHubClientOptionsValidator>());
 
         var level = ParseRuntimeLogLevel(configuration["RuntimeLogLevel"]);
+        var iotEdgeFormat = UseIoTEdgeLogFormat(configuration);
         services.AddLogging(b =>
         {
             b.ClearProviders();
-            b.AddSimpleConsole(o =>
+            if (iotEdgeFormat)
             {
-                o.SingleLine = true;
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                o.ColorBehavior = LoggerColorBehavior.Disabled;
-            });
+                b.AddConsole(o => o.FormatterName = IoTEdgeConsoleFormatter.FormatterName);
+                // Registered directly: AddConsoleFormatter<,> binds options from configuration, which trimming/AOT rejects.
+                b.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter, IoTEdgeConsoleFormatter>());
+            }
+            else
+            {
+                b.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.UseUtcTimestamp = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                    o.ColorBehavior = LoggerColorBehavior.Disabled;
+                });
+            }
+
             b.SetMinimumLevel(level);
             b.AddFilter("Microsoft.Hosting.Lifetime", level <= LogLevel.Information ? LogLevel.Information : level);
             b.AddFilter("Microsoft", level <= LogLevel.Warning ? LogLevel.Warning : level);
@@ -69,7 +80,11 @@ public static class EdgeModuleServiceCollectionExtensions
                 throw new EdgeConfigurationException("MetricsPort", $"'{portText}' is not a TCP port (0-65535)");
             }
 
-            services.AddHostedService(sp => new PrometheusEndpoint(port, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
+            // Created with the host (before any module meter), so every instrument is seen from its first measurement.
+            services.TryAddSingleton(sp => new PrometheusExporter(
+                MetricLabels.FromConfiguration(configuration, Guid.NewGuid()),
+                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            services.AddHostedService(sp => new PrometheusEndpoint(port, sp.GetRequiredService<PrometheusExporter>(), sp.GetRequiredService<ILogger<PrometheusEndpoint>>()));
         }
 
         return services;
@@ -92,6 +107,18 @@ public static class EdgeModuleServiceCollectionExtensions
         var module = EdgeHubSettings.PeekModuleId(configuration) is { Length: > 0 } m ? m : "module";
         return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".edge-state", module);
     }
+
+    /// <summary>
+    /// <c>LogFormat</c>: <c>iotedge</c> (syslog severity prefix, see <see cref="IoTEdgeConsoleFormatter"/>) or <c>simple</c> (the
+    /// dev loop's one-line console); unset: <c>iotedge</c> under the IoT Edge runtime (<c>IOTEDGE_MODULEID</c> set), else <c>simple</c>.
+    /// </summary>
+    internal static bool UseIoTEdgeLogFormat(IConfiguration configuration) => configuration["LogFormat"]?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => !string.IsNullOrEmpty(configuration["IOTEDGE_MODULEID"]),
+        "iotedge" or "syslog" => true,
+        "simple" => false,
+        var other => throw new EdgeConfigurationException("LogFormat", $"'{other}' is not a log format; use 'iotedge' (syslog severity prefix, as IoT Edge's modules) or 'simple'"),
+    };
 
     /// <summary>IoT Edge's <c>RuntimeLogLevel</c> values (fatal, error, warning, info, debug, verbose), case-insensitive; default info.</summary>
     internal static LogLevel ParseRuntimeLogLevel(string? value) => value?.Trim().ToLowerInvariant() switch

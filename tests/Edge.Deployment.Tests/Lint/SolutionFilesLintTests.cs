@@ -54,7 +54,7 @@ public sealed class SolutionFilesLintTests
         routes["healthToCloud"]!["route"]!.GetValue<string>().ShouldStartWith("FROM /messages/modules/CameraCapture/outputs/health");
         routes.ShouldNotContain(r => r.Value!.ToJsonString().Contains("annotated", StringComparison.Ordinal), "annotated frames go nowhere by default");
         Solution.Hub(m)["storeAndForwardConfiguration"]!["timeToLiveSecs"]!.GetValue<int>().ShouldBe(7200);
-        m["modulesContent"]!["CameraCapture"]!["properties.desired"]!["cameras"]![0]!["source"]!.GetValue<string>().ShouldBe("synthetic");
+        m["modulesContent"]!["CameraCapture"]!["properties.desired"]!["cameras"]!["cam1"]!["source"]!.GetValue<string>().ShouldBe("synthetic");
         m["modulesContent"]!["Inference"]!["properties.desired"]!["model"]!["sha256"]!.GetValue<string>().ShouldBe("d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51");
         Solution.Agent(m)["systemModules"]!["edgeHub"]!["settings"]!["image"]!.GetValue<string>().ShouldBe("mcr.microsoft.com/azureiotedge-hub:1.5");
     }

@@ -22,9 +22,14 @@ internal static class LocalDeployment
                     continue;
                 }
 
-                foreach (var (_, variable) in env)
+                foreach (var (name, variable) in env)
                 {
-                    if (variable?["value"] is JsonValue v && v.TryGetValue<string>(out var value) && value.StartsWith(ContainerAppRoot, StringComparison.Ordinal))
+                    if (name == "MetricsPort" && variable is JsonObject port)
+                    {
+                        // Every module would bind the container port (9600) on this one host: each takes a free port instead (logged at start).
+                        port["value"] = "0";
+                    }
+                    else if (variable?["value"] is JsonValue v && v.TryGetValue<string>(out var value) && value.StartsWith(ContainerAppRoot, StringComparison.Ordinal))
                     {
                         variable["value"] = Path.Combine(stateDirectory, "app", value[ContainerAppRoot.Length..]);
                     }
@@ -34,12 +39,18 @@ internal static class LocalDeployment
 
         if (Desired(modulesContent, "CameraCapture") is { } capture)
         {
-            var template = (capture["cameras"] as JsonArray)?.FirstOrDefault() as JsonObject ?? new JsonObject { ["fps"] = 5, ["width"] = 640, ["height"] = 480 };
-            var cameras = new JsonArray();
+            // The twin's cameras are a map keyed by id (or, still accepted, an array with ids): the first is the template.
+            var (templateId, template) = capture["cameras"] switch
+            {
+                JsonObject map when map.FirstOrDefault() is { Value: JsonObject first } f => (f.Key, first),
+                JsonArray list when list.FirstOrDefault() is JsonObject first => (first["id"]?.GetValue<string>(), first),
+                _ => (null, new JsonObject { ["fps"] = 5, ["width"] = 640, ["height"] = 480 }),
+            };
+            var cameras = new JsonObject();
             for (var i = 1; i <= options.Cameras; i++)
             {
                 var camera = (JsonObject)template.DeepClone();
-                camera["id"] = options.Cameras == 1 && template["id"] is not null ? template["id"]!.DeepClone() : $"cam{i}";
+                camera.Remove("id");
                 if (options.Source is not null)
                 {
                     camera["source"] = options.Source;
@@ -50,7 +61,7 @@ internal static class LocalDeployment
                     camera["loop"] = true;
                 }
 
-                cameras.Add(camera);
+                cameras[options.Cameras == 1 && templateId is not null ? templateId : $"cam{i}"] = camera;
             }
 
             capture["cameras"] = cameras;
