@@ -107,7 +107,8 @@ internal sealed class HubCommand : ICommand
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
-        }).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning));
+        }).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None)); // a start failure is rethrown and reported in one line below
         EdgeHubSimulator hub;
         try
         {
