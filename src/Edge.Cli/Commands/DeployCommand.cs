@@ -8,14 +8,24 @@ namespace Edge.Cli;
 internal sealed class DeployCommand : ICommand
 {
     private const string UsageText =
-        "deploy <manifest.json> --device <id> " + FleetConnection.Usage + "\n" +
-        "deploy <manifest.json> --at-scale <deployment-id> --target-condition \"tags.x='y'\" [--priority N] [--metric name=query]... [--label key=value]... [--force]";
+        "deploy <manifest.json> --device <id> [--force]\n" +
+        "deploy <manifest.json> --at-scale <deployment-id> --target-condition \"tags.x='y'\"\n" +
+        "  [--priority N] [--metric name=query]... [--label key=value]... [--force]\n" +
+        FleetConnection.Usage;
 
     public string Name => "deploy";
 
+    public string Description => "apply a manifest to one edge device, or create an at-scale deployment";
+
     public string Usage => UsageText;
 
-    public Task<int> RunAsync(string[] args, CancellationToken ct) => FleetConnection.RunAsync("deploy", UsageText, async () =>
+    public IReadOnlyList<string> Examples =>
+    [
+        "edge deploy config/deployment.amd64.json --device cam-gw-01",
+        "edge deploy config/deployment.amd64.json --at-scale cams-v2 --target-condition \"tags.site='lab'\"",
+    ];
+
+    public Task<int> RunAsync(string[] args, CancellationToken ct) => FleetConnection.RunAsync("deploy", async () =>
     {
         var line = CommandLine.Parse(args, [.. FleetConnection.Options, "device", "at-scale", "target-condition", "priority", "metric", "label"], ["force"]);
         if (line.Positionals.Count != 1)

@@ -1,95 +1,84 @@
-using Edge.Hub;
+using Edge.Cli.Fleet;
 
 namespace Edge.Cli;
 
 /// <summary><c>edge fault ...</c>: fault injection against a running simulator hub through its API.</summary>
 internal sealed class FaultCommand : ICommand
 {
+    private const string Target = "  [--state <dir> | --hub <url>]   (default: the running `edge up` hub, then `edge hub`)";
+
     public string Name => "fault";
 
+    public string Description => "inject faults into a running simulator hub (cloud offline, latency, drops)";
+
     public string Usage =>
-        "fault upstream offline|online   take the simulator's $upstream offline or back online [--state <dir> | --hub <url>]\n" +
-        "fault latency <ms>              add latency to every upstream delivery\n" +
-        "fault drop <module>             drop a module's MQTT connection\n" +
-        "fault restart                   restart the hub's broker (state kept)";
+        "fault upstream offline|online\n" +
+        "fault latency <ms>\n" +
+        "fault drop <module>\n" +
+        "fault restart\n" +
+        Target;
 
-    public async Task<int> RunAsync(string[] args, CancellationToken ct)
+    public IReadOnlyList<Subcommand> Subcommands =>
+    [
+        new("upstream", "take the simulator's $upstream offline or bring it back online", "fault upstream offline|online\n" + Target,
+            ["edge fault upstream offline", "edge fault upstream online --state .edge/up/hub"]),
+        new("latency", "add latency to every upstream delivery (0 removes it)", "fault latency <ms>\n" + Target, ["edge fault latency 250"]),
+        new("drop", "drop a module's MQTT connection (it reconnects)", "fault drop <module>\n" + Target, ["edge fault drop Inference"]),
+        new("restart", "restart the hub's broker (state kept)", "fault restart\n" + Target, ["edge fault restart"]),
+    ];
+
+    public Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        var (positional, options) = HubApi.Split(args);
-        string? path = positional switch
+        var name = args.Length > 0 && Subcommands.Any(s => s.Name == args[0]) ? "fault " + args[0] : "fault";
+        return FleetConnection.RunAsync(name, async () =>
         {
-            ["upstream", "offline" or "online"] => $"simulator/faults/upstream/{positional[1]}",
-            ["latency", var ms] when int.TryParse(ms, out var v) && v >= 0 => $"simulator/faults/latency/{v}",
-            ["drop", var module] => $"simulator/faults/drop/{Uri.EscapeDataString(module)}",
-            ["restart"] => "simulator/faults/restart",
-            _ => null,
-        };
-        if (path is null)
-        {
-            await Console.Error.WriteLineAsync("usage: edge " + Usage.Replace("\n", "\n       edge ", StringComparison.Ordinal)).ConfigureAwait(false);
-            return 2;
-        }
-
-        return await HubApi.SendAsync(options, HttpMethod.Post, path, null, ct).ConfigureAwait(false);
+            var line = CommandLine.Parse(args, HubApi.Options, []);
+            string path = line.Positionals switch
+            {
+                [] => throw new UsageException("give a subcommand: upstream, latency, drop or restart"),
+                ["upstream", "offline" or "online"] => $"simulator/faults/upstream/{line.Positionals[1]}",
+                ["upstream", ..] => throw new UsageException("give offline or online"),
+                ["latency", var ms] when int.TryParse(ms, out var v) && v >= 0 => $"simulator/faults/latency/{v}",
+                ["latency", var ms] => throw new UsageException($"latency takes milliseconds (a whole number, 0 or more), not '{ms}'"),
+                ["latency"] => throw new UsageException("give the latency in milliseconds"),
+                ["drop", var module] => $"simulator/faults/drop/{Uri.EscapeDataString(module)}",
+                ["drop"] => throw new UsageException("give the module whose connection to drop"),
+                ["restart"] => "simulator/faults/restart",
+                [var sub, ..] when !Subcommands.Any(s => s.Name == sub) => throw new UsageException($"unknown subcommand '{sub}' (upstream, latency, drop or restart)"),
+                _ => throw new UsageException($"unexpected argument '{line.Positionals[^1]}'"),
+            };
+            return await HubApi.SendAsync(line, HttpMethod.Post, path, null, ct).ConfigureAwait(false);
+        });
     }
 }
 
-/// <summary>Finds a running hub (<c>--hub &lt;url&gt;</c> and/or the state directory's hub.json) and calls its API with an iothubowner SAS token.</summary>
+/// <summary>
+/// Calls the API of a running simulator hub with an iothubowner SAS token: the hub <see cref="LocalHub"/> finds (or the one in
+/// <c>--state &lt;dir&gt;</c>), at <c>--hub &lt;url&gt;</c> when given.
+/// </summary>
 internal static class HubApi
 {
-    public static string DefaultStateDirectory =>
-        Environment.GetEnvironmentVariable("EDGE_HUB_STATE") is { Length: > 0 } s
-            ? s
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "edge", "hub");
+    /// <summary>The options that pick the hub.</summary>
+    public static readonly string[] Options = ["state", "hub"];
 
-    /// <summary>Splits <c>--name value</c> options (and bare <c>--flag</c>s) from positional arguments.</summary>
-    public static (string[] Positional, Dictionary<string, string> Options) Split(string[] args)
+    /// <summary>Where <c>edge hub</c> keeps its state unless told otherwise.</summary>
+    public static string DefaultStateDirectory => LocalHub.StandaloneStateDirectory;
+
+    public static async Task<int> SendAsync(CommandLine line, HttpMethod method, string path, HttpContent? content, CancellationToken ct)
     {
-        var positional = new List<string>();
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
+        var (info, state) = LocalHub.Find(line.Get("state"));
+        Uri baseUri;
+        if (line.Get("hub") is { } hub)
         {
-            if (args[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                var name = args[i][2..];
-                var eq = name.IndexOf('=', StringComparison.Ordinal);
-                if (eq >= 0)
-                {
-                    options[name[..eq]] = name[(eq + 1)..];
-                }
-                else if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    options[name] = args[++i];
-                }
-                else
-                {
-                    options[name] = "true";
-                }
-            }
-            else
-            {
-                positional.Add(args[i]);
-            }
+            baseUri = Uri.TryCreate(hub.TrimEnd('/') + "/", UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
+                ? u
+                : throw new UsageException($"--hub must be an http(s) URL such as http://127.0.0.1:8080, not '{hub}'");
+        }
+        else
+        {
+            baseUri = info.ApiUri;
         }
 
-        return ([.. positional], options);
-    }
-
-    public static async Task<int> SendAsync(Dictionary<string, string> options, HttpMethod method, string path, HttpContent? content, CancellationToken ct)
-    {
-        var state = options.GetValueOrDefault("state") ?? DefaultStateDirectory;
-        HubInfo info;
-        try
-        {
-            info = HubInfo.Load(state);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidDataException)
-        {
-            await Console.Error.WriteLineAsync($"edge: no running hub found in {state} ({ex.Message}); start one with 'edge hub' or pass --state <dir>").ConfigureAwait(false);
-            return 1;
-        }
-
-        var baseUri = options.TryGetValue("hub", out var hub) ? new Uri(hub.TrimEnd('/') + "/") : info.ApiUri;
         using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(30) };
         using var request = new HttpRequestMessage(method, path) { Content = content };
         info.Authorize(request, TimeProvider.System);
@@ -99,17 +88,16 @@ internal static class HubApi
             var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                await Console.Error.WriteLineAsync($"edge: hub answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}").ConfigureAwait(false);
-                return 1;
+                await Console.Error.WriteLineAsync($"edge: the hub answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}").ConfigureAwait(false);
+                return ExitCodes.Failed;
             }
 
             Console.WriteLine(body.Length > 0 ? body : $"ok ({(int)response.StatusCode})");
-            return 0;
+            return ExitCodes.Ok;
         }
         catch (HttpRequestException ex)
         {
-            await Console.Error.WriteLineAsync($"edge: cannot reach the hub at {baseUri}: {ex.Message}").ConfigureAwait(false);
-            return 1;
+            throw new HubNotFoundException($"cannot reach the hub of {state} at {baseUri} ({ex.Message}): is it running? start 'edge up' or 'edge hub'");
         }
     }
 }

@@ -1,3 +1,4 @@
+using Edge.Cli.Fleet;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -12,43 +13,77 @@ namespace Edge.Cli;
 /// </summary>
 internal sealed class HubCommand : ICommand
 {
+    private const string RunUsage =
+        "hub [--deployment <manifest.json> | --modules a,b] [--state <dir>] [--device-id <id>]\n" +
+        "  [--mqtt-port 8883] [--api-port 0]";
+
+    private const string InjectUsage =
+        "hub inject <module> <input> <file> [--content-type <type>]\n" +
+        "  [--state <dir> | --hub <url>]   (default: the running `edge up` hub, then `edge hub`)";
+
+    private static readonly string[] RunOptions = ["deployment", "modules", "state", "device-id", "mqtt-port", "api-port"];
+
     public string Name => "hub";
 
-    public string Usage =>
-        "hub [--deployment <manifest.json> | --modules a,b] [--state <dir>] [--device-id <id>] [--mqtt-port 8883] [--api-port 0]\n" +
-        "                       run the local simulator hub alone; prints each module's EdgeHubConnectionString and the CA path\n" +
-        "hub inject <module> <input> <file> [--content-type <type>] [--state <dir> | --hub <url>]\n" +
-        "                       put a message into a module input of a running hub";
+    public string Description => "run the simulator hub alone, to debug a module natively; inject messages";
+
+    public string Usage => RunUsage + "\n" + InjectUsage;
+
+    public IReadOnlyList<string> Examples =>
+    [
+        "edge hub --modules CameraCapture,Inference   # prints each module's EdgeHubConnectionString",
+        "edge hub --deployment config/deployment.amd64.json --mqtt-port 18883",
+        "edge hub inject Inference frames frame.jpg --content-type image/jpeg",
+    ];
+
+    public IReadOnlyList<Subcommand> Subcommands =>
+    [
+        new("inject", "put a message (a file's bytes) into a module input of a running hub", InjectUsage,
+            ["edge hub inject Inference frames frame.jpg --content-type image/jpeg", "edge hub inject Inference frames msg.json --state .edge/up/hub"]),
+    ];
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        var (positional, options) = HubApi.Split(args);
-        if (positional is ["inject", var module, var input, var file])
+        if (args.Length > 0 && args[0] == "inject")
         {
-            return await InjectAsync(module, input, file, options, ct).ConfigureAwait(false);
+            return await FleetConnection.RunAsync("hub inject", async () =>
+            {
+                var line = CommandLine.Parse(args[1..], ["content-type", .. HubApi.Options], []);
+                return line.Positionals is [var module, var input, var file]
+                    ? await InjectAsync(module, input, file, line, ct).ConfigureAwait(false)
+                    : throw new UsageException("give <module> <input> <file>");
+            }).ConfigureAwait(false);
         }
 
-        if (positional.Length > 0)
+        CommandLine options;
+        SimulatorOptions sim;
+        try
         {
-            await Console.Error.WriteLineAsync("usage: edge " + Usage).ConfigureAwait(false);
-            return 2;
+            options = CommandLine.Parse(args, RunOptions, []);
+            if (options.Positionals.Count > 0)
+            {
+                throw new UsageException($"unknown subcommand '{options.Positionals[0]}' (the subcommand is inject)");
+            }
+
+            sim = new SimulatorOptions
+            {
+                StateDirectory = options.Get("state") ?? HubApi.DefaultStateDirectory,
+                MqttPort = options.GetInt("mqtt-port", 8883, 0, 65535),
+                ApiPort = options.GetInt("api-port", 0, 0, 65535),
+            };
+        }
+        catch (UsageException ex)
+        {
+            await Console.Error.WriteLineAsync(FleetConnection.UsageError("hub", ex.Message)).ConfigureAwait(false);
+            return ExitCodes.Usage;
         }
 
-        var sim = new SimulatorOptions { StateDirectory = options.GetValueOrDefault("state") ?? HubApi.DefaultStateDirectory, MqttPort = 8883 };
-        if (options.TryGetValue("device-id", out var device))
+        if (options.Get("device-id") is { } device)
         {
             sim.DeviceId = device;
         }
 
-        if (!TryPort(options, "mqtt-port", sim.MqttPort, out var mqttPort) || !TryPort(options, "api-port", 0, out var apiPort))
-        {
-            await Console.Error.WriteLineAsync("edge: --mqtt-port and --api-port must be 0..65535").ConfigureAwait(false);
-            return 2;
-        }
-
-        sim.MqttPort = mqttPort;
-        sim.ApiPort = apiPort;
-        if (options.TryGetValue("modules", out var modules))
+        if (options.Get("modules") is { } modules)
         {
             foreach (var m in modules.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
@@ -56,13 +91,13 @@ internal sealed class HubCommand : ICommand
             }
         }
 
-        if (options.TryGetValue("deployment", out var manifest))
+        if (options.Get("deployment") is { } manifest)
         {
             var (content, error) = LoadModulesContent(manifest);
             if (content is null)
             {
-                await Console.Error.WriteLineAsync($"edge: {manifest}: {error}").ConfigureAwait(false);
-                return 2;
+                await Console.Error.WriteLineAsync($"edge hub: {manifest}: {error}").ConfigureAwait(false);
+                return ExitCodes.Usage;
             }
 
             sim.Deployment = content;
@@ -72,16 +107,27 @@ internal sealed class HubCommand : ICommand
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
-        }).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning));
+        }).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None)); // a start failure is rethrown and reported in one line below
         EdgeHubSimulator hub;
         try
         {
             hub = await EdgeHubSimulator.StartAsync(sim, loggerFactory, TimeProvider.System, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is System.ComponentModel.DataAnnotations.ValidationException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (PortInUse.TryDescribe(ex, [("--mqtt-port", sim.MqttPort, false), ("--api-port", sim.ApiPort, true)], out var line))
         {
-            await Console.Error.WriteLineAsync($"edge: cannot start the hub: {ex.Message}").ConfigureAwait(false);
-            return 1;
+            await Console.Error.WriteLineAsync($"edge hub: {line}").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
+        }
+        catch (System.ComponentModel.DataAnnotations.ValidationException ex)
+        {
+            await Console.Error.WriteLineAsync($"edge hub: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+        {
+            await Console.Error.WriteLineAsync($"edge hub: cannot start the hub: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
         }
 
         await using (hub.ConfigureAwait(false))
@@ -97,13 +143,7 @@ internal sealed class HubCommand : ICommand
             }
         }
 
-        return 0;
-    }
-
-    private static bool TryPort(Dictionary<string, string> options, string name, int fallback, out int port)
-    {
-        port = fallback;
-        return !options.TryGetValue(name, out var s) || (int.TryParse(s, out port) && port is >= 0 and <= 65535);
+        return ExitCodes.Ok;
     }
 
     /// <summary>Accepts a deployment manifest (<c>{"modulesContent":...}</c> or <c>{"content":{"modulesContent":...}}</c>), already expanded.</summary>
@@ -146,7 +186,7 @@ internal sealed class HubCommand : ICommand
         }
     }
 
-    private static async Task<int> InjectAsync(string module, string input, string file, Dictionary<string, string> options, CancellationToken ct)
+    private static async Task<int> InjectAsync(string module, string input, string file, CommandLine options, CancellationToken ct)
     {
         byte[] body;
         try
@@ -155,11 +195,10 @@ internal sealed class HubCommand : ICommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"edge: {file}: {ex.Message}").ConfigureAwait(false);
-            return 2;
+            throw new UsageException($"cannot read {file}: {ex.Message}");
         }
 
-        var contentType = options.GetValueOrDefault("content-type") ?? (file.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "application/json" : null);
+        var contentType = options.Get("content-type") ?? (file.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "application/json" : null);
         using var content = new ByteArrayContent(body);
         if (contentType is not null)
         {

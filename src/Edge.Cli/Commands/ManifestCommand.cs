@@ -6,21 +6,43 @@ namespace Edge.Cli;
 /// <summary><c>edge manifest build|validate</c>: template → deployment manifest, and manifest checks.</summary>
 internal sealed class ManifestCommand : ICommand
 {
-    private const string BuildUsage = "manifest build [--template deployment.template.json] [--platform amd64|arm64v8|amd64.debug] [--env .env] [--out config/]";
+    private const string BuildUsage =
+        "manifest build [--template deployment.template.json] [--env .env] [--out config/]\n" +
+        "  [--platform amd64|arm64v8|amd64.debug]\n" +
+        "  expands ${VAR} from .env and the environment (which wins);\n" +
+        "  nothing is written when the result is invalid";
+
     private const string ValidateUsage = "manifest validate <manifest.json> [--warnings-as-errors]";
 
     public string Name => "manifest";
 
+    public string Description => "expand a deployment template into a manifest, or check a manifest";
+
     public string Usage => $"{BuildUsage}\n{ValidateUsage}";
+
+    public IReadOnlyList<Subcommand> Subcommands =>
+    [
+        new("build", "expand deployment.template.json into config/deployment.<platform>.json", BuildUsage,
+        [
+            "edge manifest build      # ./deployment.template.json to config/deployment.amd64.json",
+            "edge manifest build --platform arm64v8 --env prod.env --out out/",
+        ]),
+        new("validate", "check a deployment manifest (schema, routes, createOptions, images)", ValidateUsage,
+        [
+            "edge manifest validate config/deployment.amd64.json",
+            "edge manifest validate config/deployment.amd64.json --warnings-as-errors",
+        ]),
+    ];
 
     public Task<int> RunAsync(string[] args, CancellationToken ct)
     {
         var sub = args.Length > 0 ? args[0] : "";
         return sub switch
         {
-            "build" => FleetConnection.RunAsync("manifest build", BuildUsage, () => BuildAsync(args[1..], ct)),
-            "validate" => FleetConnection.RunAsync("manifest validate", ValidateUsage, () => ValidateAsync(args[1..], ct)),
-            _ => FleetConnection.RunAsync("manifest", Usage, () => throw new UsageException(sub.Length == 0 ? "build or validate?" : $"unknown subcommand '{sub}'")),
+            "build" => FleetConnection.RunAsync("manifest build", () => BuildAsync(args[1..], ct)),
+            "validate" => FleetConnection.RunAsync("manifest validate", () => ValidateAsync(args[1..], ct)),
+            _ => FleetConnection.RunAsync("manifest", () => throw new UsageException(
+                sub.Length == 0 ? "give a subcommand: build or validate" : $"unknown subcommand '{sub}' (build or validate)")),
         };
     }
 
@@ -38,7 +60,7 @@ internal sealed class ManifestCommand : ICommand
         var outDir = line.Get("out") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(template))!, "config");
         if (!File.Exists(template))
         {
-            throw new UsageException($"template '{template}' not found");
+            throw new UsageException($"template '{template}' not found (run it in the solution folder, or pass --template <file>)");
         }
 
         if (line.Get("env") is { } explicitEnv && !File.Exists(explicitEnv))
@@ -46,26 +68,46 @@ internal sealed class ManifestCommand : ICommand
             throw new UsageException($"env file '{explicitEnv}' not found");
         }
 
-        string output;
+        var variables = VariableSet.FromDotEnvAndEnvironment(envPath).WithDeprecatedAliases(out var notes);
+        foreach (var note in notes)
+        {
+            await Console.Error.WriteLineAsync("edge manifest build: " + note).ConfigureAwait(false);
+        }
+
+        var fullTemplate = Path.GetFullPath(template);
+        System.Text.Json.Nodes.JsonObject manifest;
         try
         {
-            output = await ManifestBuilder.BuildFileAsync(template, platform, VariableSet.FromDotEnvAndEnvironment(envPath), outDir, null, ct).ConfigureAwait(false);
+            var text = await File.ReadAllTextAsync(fullTemplate, ct).ConfigureAwait(false);
+            manifest = ManifestBuilder.Build(text, new ManifestBuildOptions(platform, variables, ModuleCatalog.FromSolution(Path.GetDirectoryName(fullTemplate)!)));
         }
         catch (ManifestException ex)
         {
-            await Console.Error.WriteLineAsync($"edge manifest build: cannot expand {template}:").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"edge manifest build: cannot expand {template}; nothing was written:").ConfigureAwait(false);
             foreach (var p in ex.Problems)
             {
                 await Console.Error.WriteLineAsync("  " + p).ConfigureAwait(false);
             }
 
-            return 2;
+            return ExitCodes.Usage;
         }
 
-        var problems = ManifestValidator.Validate(await File.ReadAllTextAsync(output, ct).ConfigureAwait(false));
+        // Checked before anything is written: an invalid result never replaces the last good manifest.
+        var json = ManifestJson.Serialize(manifest);
+        var problems = ManifestValidator.Validate(json);
         await PrintAsync(problems).ConfigureAwait(false);
+        var output = Path.Combine(outDir, ManifestBuilder.OutputFileName(fullTemplate, platform));
+        if (problems.Any(p => p.Severity == ManifestSeverity.Error))
+        {
+            await Console.Error.WriteLineAsync(
+                $"edge manifest build: the expanded manifest has errors (above); {output} was not written: fix the template or .env").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        Directory.CreateDirectory(outDir);
+        await File.WriteAllTextAsync(output, json, new System.Text.UTF8Encoding(false), ct).ConfigureAwait(false);
         await Console.Out.WriteLineAsync($"wrote {output}").ConfigureAwait(false);
-        return problems.Any(p => p.Severity == ManifestSeverity.Error) ? 2 : 0;
+        return ExitCodes.Ok;
     }
 
     private static async Task<int> ValidateAsync(string[] args, CancellationToken ct)

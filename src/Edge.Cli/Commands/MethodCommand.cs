@@ -7,17 +7,30 @@ namespace Edge.Cli;
 /// <summary><c>edge method invoke</c>: call a module's direct method through IoT Hub.</summary>
 internal sealed class MethodCommand : ICommand
 {
-    private const string UsageText = "method invoke <device> <module> <method> [payload-json] [--timeout s] [--connect-timeout s] " + FleetConnection.Usage;
+    private const string UsageText =
+        "method invoke <device> <module> <method> [payload-json]\n" +
+        "  [--timeout s] [--connect-timeout s]\n" + FleetConnection.Usage;
+
+    private static readonly string[] InvokeExamples =
+    [
+        "edge method invoke my-device Inference getStatus",
+        "edge method invoke my-device CameraCapture snapshot '{\"cameraId\":\"cam1\"}' --timeout 10",
+    ];
 
     public string Name => "method";
 
+    public string Description => "call a module's direct method through IoT Hub (or the local hub)";
+
     public string Usage => UsageText;
 
-    public Task<int> RunAsync(string[] args, CancellationToken ct) => FleetConnection.RunAsync("method", UsageText, async () =>
+    public IReadOnlyList<Subcommand> Subcommands =>
+        [new("invoke", "call a direct method and print its status and payload (exit 1 unless 2xx)", UsageText, InvokeExamples)];
+
+    public Task<int> RunAsync(string[] args, CancellationToken ct) => FleetConnection.RunAsync(args.Length > 0 && args[0] == "invoke" ? "method invoke" : "method", async () =>
     {
         if (args.Length == 0 || args[0] != "invoke")
         {
-            throw new UsageException(args.Length == 0 ? "invoke?" : $"unknown subcommand '{args[0]}'");
+            throw new UsageException(args.Length == 0 ? "give a subcommand: invoke" : $"unknown subcommand '{args[0]}' (the subcommand is invoke)");
         }
 
         var line = CommandLine.Parse(args[1..], [.. FleetConnection.Options, "timeout", "connect-timeout"], []);

@@ -6,13 +6,24 @@ namespace Edge.Cli;
 /// <summary><c>edge monitor</c>: print what reaches <c>$upstream</c> on the simulator, as it arrives.</summary>
 internal sealed class MonitorCommand : ICommand
 {
-    private const string UsageText = "monitor [--module <id>] [--output <name>] [--recent] [--count N] [--json] " + FleetConnection.Usage + "   (simulator only)";
+    private const string UsageText =
+        "monitor [--module <id>] [--output <name>] [--recent] [--count N] [--json]\n" + FleetConnection.Usage + "\n" +
+        "  reads the simulator's $upstream feed (the local hub, or --endpoint)";
 
     public string Name => "monitor";
 
+    public string Description => "print the messages that reach $upstream, as they arrive";
+
     public string Usage => UsageText;
 
-    public Task<int> RunAsync(string[] args, CancellationToken ct) => FleetConnection.RunAsync("monitor", UsageText, async () =>
+    public IReadOnlyList<string> Examples =>
+    [
+        "edge monitor                                    # the running `edge up` or `edge hub`",
+        "edge monitor --module Inference --output detections --count 10 --json",
+        "edge monitor --recent --state .edge/up/hub",
+    ];
+
+    public Task<int> RunAsync(string[] args, CancellationToken ct) => FleetConnection.RunAsync("monitor", async () =>
     {
         var line = CommandLine.Parse(args, [.. FleetConnection.Options, "module", "output", "count"], ["recent", "json"]);
         if (line.Positionals.Count > 0)
@@ -20,7 +31,7 @@ internal sealed class MonitorCommand : ICommand
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'");
         }
 
-        if (line.Get("endpoint") is null && Environment.GetEnvironmentVariable("IOTHUB_ENDPOINT") is not { Length: > 0 })
+        if (!FleetConnection.UsesLocalHub(line) && line.Get("endpoint") is null && Environment.GetEnvironmentVariable("IOTHUB_ENDPOINT") is not { Length: > 0 })
         {
             throw new UsageException("monitor reads the simulator's upstream feed: pass --endpoint http://127.0.0.1:<port> or set IOTHUB_ENDPOINT (a real IoT Hub delivers messages through its Event Hubs endpoint)");
         }

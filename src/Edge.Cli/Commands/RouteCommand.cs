@@ -31,20 +31,46 @@ public sealed class RouteCommand : ICommand
     public string Name => "route";
 
     public string Usage =>
-        "route eval --condition '<expr>' --message <file.json|->   print true, false or undefined\n" +
-        "route eval --route '<route>' --message <file.json|->      print the sink the message goes to, or 'no match'";
+        "route eval --condition '<expr>' --message <file.json|->  prints true, false or undefined\n" +
+        "route eval --route '<route>' --message <file.json|->     prints the sink or 'no match'";
+
+    public string Description => "evaluate a route or a route condition against a message, as the hub does";
+
+    IReadOnlyList<Subcommand> ICommand.Subcommands =>
+    [
+        new("eval", "print a condition's result, or the sink a route sends the message to", Usage + "\n" + MessageFileHelp,
+        [
+            "edge route eval --condition \"severity = 'high'\" --message msg.json",
+            "edge route eval --route 'FROM /messages/modules/Inference/* INTO $upstream' --message msg.json",
+            "echo '{\"body\":{\"faces\":2},\"contentType\":\"application/json\",\"contentEncoding\":\"utf-8\"}' \\",
+            "  | edge route eval --condition '$body.faces >= 2' --message -",
+        ]),
+    ];
+
+    private const string MessageFileHelp =
+        "  The message file is JSON: {\"body\": {...} or \"text\", \"contentType\": \"application/json\",\n" +
+        "  \"contentEncoding\": \"utf-8\", \"properties\": {\"severity\": \"high\"}, \"systemProperties\":\n" +
+        "  {\"connectionModuleId\": \"camera\", \"outputName\": \"frames\"},\n" +
+        "  \"source\": \"/messages/modules/camera/outputs/frames\"}\n" +
+        "  (source is optional: derived from connectionModuleId/outputName, else /messages)";
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length == 0)
+        {
+            await _err.WriteLineAsync("edge route: give a subcommand: eval (edge route --help shows the usage)").ConfigureAwait(false);
+            return 2;
+        }
+
+        if (args[0] is "-h" or "--help" or "help")
         {
             await _out.WriteLineAsync(UsageText()).ConfigureAwait(false);
-            return args.Length == 0 ? 2 : 0;
+            return 0;
         }
 
         if (args[0] != "eval")
         {
-            await _err.WriteLineAsync($"edge route: unknown subcommand '{args[0]}'\n{UsageText()}").ConfigureAwait(false);
+            await _err.WriteLineAsync($"edge route: unknown subcommand '{args[0]}' (the subcommand is eval; edge route --help shows the usage)").ConfigureAwait(false);
             return 2;
         }
 
@@ -67,14 +93,14 @@ public sealed class RouteCommand : ICommand
                     i++;
                     break;
                 default:
-                    await _err.WriteLineAsync($"edge route eval: unexpected argument '{args[i]}'{(value is null && args[i].StartsWith("--", StringComparison.Ordinal) ? " (missing its value)" : string.Empty)}\n{UsageText()}").ConfigureAwait(false);
+                    await _err.WriteLineAsync($"edge route eval: unexpected argument '{args[i]}'{(value is null && args[i].StartsWith("--", StringComparison.Ordinal) ? " (missing its value)" : string.Empty)} (edge route eval --help shows the usage)").ConfigureAwait(false);
                     return 2;
             }
         }
 
         if ((condition is null) == (route is null) || messagePath is null)
         {
-            await _err.WriteLineAsync($"edge route eval: give exactly one of --condition or --route, and --message\n{UsageText()}").ConfigureAwait(false);
+            await _err.WriteLineAsync("edge route eval: give exactly one of --condition or --route, and --message (edge route eval --help shows the usage)").ConfigureAwait(false);
             return 2;
         }
 

@@ -10,10 +10,21 @@ internal sealed class UpCommand : ICommand
     public string Name => "up";
 
     public string Usage => """
-        up [--source <device|url|file|folder|synthetic>] [--deployment <file>] [--duration <time>]
-           [--no-dashboard] [--dashboard-port <port>] [--mqtt-port <port>] [--state <dir>] [--cameras <n>] [--no-build]
-                             run the whole solution locally on the simulator (README)
+        up [--source <device|url|file|folder|synthetic>] [--deployment <file>]
+          [--duration <time>] [--cameras <n>] [--no-dashboard] [--dashboard-port 8080]
+          [--mqtt-port 8883] [--state <dir>] [--no-build] [--debug]
+          ports: 0 = any free port. The hub keeps its state in <state>/hub (default
+          .edge/up/hub), where edge twin / method / monitor / fault / hub inject find it.
         """;
+
+    public string Description => "run the whole solution locally on the simulator, with a live dashboard";
+
+    public IReadOnlyList<string> Examples =>
+    [
+        "edge up                                   # the sample video, until Ctrl+C",
+        "edge up --duration 60s --cameras 2 --source synthetic",
+        "edge up --source rtsp://10.0.0.5/stream --dashboard-port 9090 --mqtt-port 18883",
+    ];
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
@@ -24,8 +35,8 @@ internal sealed class UpCommand : ICommand
         }
         catch (ArgumentException ex)
         {
-            await Console.Error.WriteLineAsync($"edge up: {ex.Message}\n{Usage}").ConfigureAwait(false);
-            return 2;
+            await Console.Error.WriteLineAsync(Fleet.FleetConnection.UsageError("up", ex.Message)).ConfigureAwait(false);
+            return ExitCodes.Usage;
         }
 
         var run = new UpRun(options, Console.Out, Console.Error, TimeProvider.System);
@@ -36,7 +47,12 @@ internal sealed class UpCommand : ICommand
         catch (UpException ex)
         {
             await Console.Error.WriteLineAsync($"edge up: {ex.Message}").ConfigureAwait(false);
-            return 1;
+            return ex.ExitCode;
+        }
+        catch (Exception ex) when (PortInUse.TryDescribe(ex, [("--mqtt-port", options.MqttPort, false), ("--dashboard-port", options.DashboardPort, true)], out var line))
+        {
+            await Console.Error.WriteLineAsync($"edge up: {line}").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
         }
     }
 }
@@ -61,6 +77,12 @@ internal sealed record UpOptions
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            if (args[i].StartsWith("--", StringComparison.Ordinal) && args[i].IndexOf('=', StringComparison.Ordinal) is > 2 and var eq)
+            {
+                // --name=value is --name value.
+                args = [.. args[..i], args[i][..eq], args[i][(eq + 1)..], .. args[(i + 1)..]];
+            }
+
             o = args[i] switch
             {
                 "--source" => o with { Source = Next() },
@@ -68,12 +90,13 @@ internal sealed record UpOptions
                 "--duration" => o with { Duration = ParseDuration(Next()) },
                 "--no-dashboard" => o with { Dashboard = false },
                 "--no-build" => o with { Build = false },
-                "--dashboard-port" => o with { DashboardPort = ParsePort(Next()) },
-                "--mqtt-port" => o with { MqttPort = ParsePort(Next()) },
+                "--dashboard-port" => o with { DashboardPort = ParsePort("--dashboard-port", Next()) },
+                "--mqtt-port" => o with { MqttPort = ParsePort("--mqtt-port", Next()) },
                 "--state" => o with { StateDirectory = Next() },
-                "--cameras" => o with { Cameras = int.TryParse(Next(), out var n) && n is >= 1 and <= 16 ? n : throw new ArgumentException("--cameras takes 1..16") },
+                "--cameras" => o with { Cameras = int.TryParse(Next(), out var n) && n is >= 1 and <= 16 ? n : throw new ArgumentException("--cameras takes a number from 1 to 16") },
                 "--debug" => o with { Configuration = "debug" },
-                _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+                var a when a.StartsWith('-') => throw new ArgumentException($"unknown option {a}"),
+                var a => throw new ArgumentException($"unexpected argument '{a}'"),
             };
         }
 
@@ -83,6 +106,11 @@ internal sealed record UpOptions
     /// <summary><c>90</c> or <c>90s</c>, <c>5m</c>, <c>1h</c>, or a TimeSpan (<c>00:01:30</c>).</summary>
     public static TimeSpan ParseDuration(string text)
     {
+        if (text.Length == 0)
+        {
+            throw new ArgumentException("--duration needs a time: e.g. 30s, 5m, 1h");
+        }
+
         var unit = text[^1];
         var number = char.IsLetter(unit) ? text[..^1] : text;
         if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0)
@@ -101,12 +129,15 @@ internal sealed record UpOptions
             : throw new ArgumentException($"--duration '{text}': use e.g. 30s, 5m, 1h");
     }
 
-    private static int ParsePort(string text) =>
-        int.TryParse(text, out var p) && p is >= 0 and <= 65535 ? p : throw new ArgumentException($"'{text}' is not a port");
+    private static int ParsePort(string option, string text) =>
+        int.TryParse(text, out var p) && p is >= 0 and <= 65535 ? p : throw new ArgumentException($"{option} '{text}' is not a port (0 to 65535; 0 = any free port)");
 }
 
-/// <summary>A failure of <c>edge up</c> with a message that says what to do.</summary>
-internal sealed class UpException(string message) : Exception(message);
+/// <summary>A failure of <c>edge up</c> with a message that says what to do, and its exit code (<see cref="ExitCodes"/>).</summary>
+internal sealed class UpException(string message, int exitCode = ExitCodes.Failed) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
 
 /// <summary>Runs child commands (dotnet build, the asset script) with a compact progress line.</summary>
 internal static class ChildProcess

@@ -1,16 +1,20 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Edge.Deployment.IoTHub;
 
 /// <summary>
-/// Builds a desired-properties merge patch from <c>key=value</c> arguments: a value that parses as JSON is JSON
-/// (<c>fps=10</c> → number, <c>on=true</c>, <c>cams=[...]</c>), anything else is a string; <c>key=null</c> deletes the key;
-/// dotted keys nest (<c>thresholds.minScore=0.7</c> → <c>{"thresholds":{"minScore":0.7}}</c>).
+/// Builds a desired-properties merge patch from <c>key=value</c> arguments. A value stays a string unless it is plainly JSON:
+/// <c>true</c>, <c>false</c>, <c>null</c> (deletes the key), an object or array (<c>{...}</c>, <c>[...]</c>), a quoted string
+/// (<c>"42"</c>), or a number in plain form (<c>10</c>, <c>-3</c>, <c>0.75</c>: no exponent, no leading zero, no <c>+</c>, at most
+/// 15 significant digits), so an id such as <c>52224e611572</c> or <c>007</c> stays a string. With <c>json: true</c> every
+/// value must be JSON (<c>--json</c>). Dotted keys nest (<c>thresholds.minScore=0.7</c> → <c>{"thresholds":{"minScore":0.7}}</c>).
 /// </summary>
-public static class TwinPatch
+public static partial class TwinPatch
 {
-    public static JsonObject Parse(IEnumerable<string> assignments)
+    public static JsonObject Parse(IEnumerable<string> assignments, bool json = false)
     {
         var patch = new JsonObject();
         foreach (var a in assignments)
@@ -53,27 +57,66 @@ public static class TwinPatch
                 throw new FormatException($"'{key}' conflicts with an earlier assignment below it");
             }
 
-            target[last] = ParseValue(a[(eq + 1)..]);
+            target[last] = json ? ParseJson(key, a[(eq + 1)..]) : ParseValue(a[(eq + 1)..]);
         }
 
         return patch;
     }
 
-    /// <summary>JSON when the text parses as JSON, else the text as a string.</summary>
+    /// <summary>The value of <c>key=value</c> without <c>--json</c>: JSON only when plainly JSON (see the class), else the text.</summary>
     public static JsonNode? ParseValue(string text)
     {
-        if (text == "null")
+        switch (text)
         {
-            return null;
+            case "null":
+                return null;
+            case "true":
+                return JsonValue.Create(true);
+            case "false":
+                return JsonValue.Create(false);
+            default:
+                break;
         }
 
+        if (text.Length > 0 && text[0] is '{' or '[' or '"')
+        {
+            try
+            {
+                return JsonNode.Parse(text);
+            }
+            catch (JsonException ex)
+            {
+                throw new FormatException(
+                    $"'{text}' starts like JSON but is not valid JSON ({ex.Message}); to store it as text, quote it as a JSON string: '\"...\"'", ex);
+            }
+        }
+
+        // A plain number is valid JSON as it stands: parsed as such, it keeps its exact text.
+        if ((PlainInteger().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+            || (PlainDecimal().IsMatch(text) && text.Count(char.IsAsciiDigit) <= 15))
+        {
+            return JsonNode.Parse(text);
+        }
+
+        return JsonValue.Create(text);
+    }
+
+    /// <summary>The value of <c>key=value</c> with <c>--json</c>: any JSON value; anything else is an error.</summary>
+    public static JsonNode? ParseJson(string key, string text)
+    {
         try
         {
             return JsonNode.Parse(text);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return JsonValue.Create(text);
+            throw new FormatException($"--json: the value of '{key}' is not JSON ({ex.Message}); a string needs quotes: {key}='\"text\"'", ex);
         }
     }
+
+    [GeneratedRegex(@"^-?(0|[1-9][0-9]{0,17})$", RegexOptions.CultureInvariant)]
+    private static partial Regex PlainInteger();
+
+    [GeneratedRegex(@"^-?(0|[1-9][0-9]*)\.[0-9]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex PlainDecimal();
 }

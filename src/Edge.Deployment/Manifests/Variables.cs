@@ -46,6 +46,39 @@ public sealed class VariableSet
 
     public bool TryGet(string name, out string value) => _values.TryGetValue(name, out value!);
 
+    /// <summary>Old variable names and the names that replaced them (the IoT Edge dev tool's: <c>CONTAINER_REGISTRY_SERVER</c>).</summary>
+    public static IReadOnlyDictionary<string, string> DeprecatedNames { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["CONTAINER_REGISTRY_ADDRESS"] = "CONTAINER_REGISTRY_SERVER",
+    };
+
+    /// <summary>
+    /// The set with each deprecated name and its replacement both defined when either is: an old <c>.env</c> and an old
+    /// template keep working. <paramref name="notes"/> gets one line per old name that was set, saying what to rename.
+    /// </summary>
+    public VariableSet WithDeprecatedAliases(out IReadOnlyList<string> notes)
+    {
+        var values = new Dictionary<string, string>(_values, StringComparer.Ordinal);
+        var lines = new List<string>();
+        foreach (var (old, current) in DeprecatedNames)
+        {
+            var hasOld = values.TryGetValue(old, out var oldValue);
+            var hasCurrent = values.TryGetValue(current, out var currentValue);
+            if (hasOld && !hasCurrent)
+            {
+                values[current] = oldValue!;
+                lines.Add($"{old} is deprecated: rename it to {current} (the name iotedgedev uses); it is used as {current} for now");
+            }
+            else if (hasCurrent && !hasOld)
+            {
+                values[old] = currentValue!;
+            }
+        }
+
+        notes = lines;
+        return new VariableSet(values);
+    }
+
     /// <summary>
     /// Expands <c>${VAR}</c> and <c>$VAR</c> in a plain string (module.json repository and version). Unknown
     /// <c>${VAR}</c> and unknown upper-case <c>$VAR</c> are added to <paramref name="unknown"/>; other <c>$words</c> stay.

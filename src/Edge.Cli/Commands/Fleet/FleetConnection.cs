@@ -5,33 +5,58 @@ namespace Edge.Cli.Fleet;
 
 /// <summary>
 /// How the fleet commands reach IoT Hub: <c>--connection-string</c> or <c>IOTHUB_CONNECTION_STRING</c> (a hub-level policy),
-/// and optionally <c>--endpoint</c> or <c>IOTHUB_ENDPOINT</c> to send the same requests to the simulator.
+/// and optionally <c>--endpoint</c> or <c>IOTHUB_ENDPOINT</c> to send the same requests to the simulator. With neither, the
+/// local simulator hub found by <see cref="LocalHub"/> (a running <c>edge up</c>, else <c>edge hub</c>; <c>--state</c> picks one).
 /// </summary>
 internal static class FleetConnection
 {
-    public static readonly string[] Options = ["connection-string", "endpoint"];
+    public static readonly string[] Options = ["connection-string", "endpoint", "state"];
 
-    public const string Usage = "[--connection-string <cs>|$IOTHUB_CONNECTION_STRING] [--endpoint <url>|$IOTHUB_ENDPOINT]";
+    /// <summary>The connection options, as a continuation usage line.</summary>
+    public const string Usage =
+        "  [--connection-string <cs>] [--endpoint <url>] [--state <dir>]\n" +
+        "  (or $IOTHUB_CONNECTION_STRING and $IOTHUB_ENDPOINT; with no connection string:\n" +
+        "  the local hub, a running `edge up` first, then `edge hub`)";
+
+    /// <summary>True when neither an option nor the environment names an IoT Hub: the local hub is used.</summary>
+    public static bool UsesLocalHub(CommandLine line) =>
+        string.IsNullOrWhiteSpace(line.Get("connection-string") ?? Environment.GetEnvironmentVariable("IOTHUB_CONNECTION_STRING"));
 
     public static IoTHubServiceClient CreateClient(CommandLine line, ILoggerFactory loggers)
     {
         var text = line.Get("connection-string") ?? Environment.GetEnvironmentVariable("IOTHUB_CONNECTION_STRING");
+        var endpointText = line.Get("endpoint") ?? Environment.GetEnvironmentVariable("IOTHUB_ENDPOINT");
         if (string.IsNullOrWhiteSpace(text))
         {
-            throw new UsageException("no IoT Hub connection string: pass --connection-string or set IOTHUB_CONNECTION_STRING (HostName=...;SharedAccessKeyName=...;SharedAccessKey=...)");
+            HubNotFoundException? notFound = null;
+            try
+            {
+                var (info, _) = LocalHub.Find(line.Get("state"));
+                text = info.ServiceConnectionString;
+                endpointText ??= info.ApiUri.ToString();
+            }
+            catch (HubNotFoundException ex)
+            {
+                notFound = ex;
+            }
+
+            if (notFound is not null)
+            {
+                throw new HubNotFoundException(
+                    "no connection string (--connection-string or IOTHUB_CONNECTION_STRING) and " + notFound.Message);
+            }
         }
 
         IoTHubConnectionString cs;
         try
         {
-            cs = IoTHubConnectionString.Parse(text);
+            cs = IoTHubConnectionString.Parse(text!);
         }
         catch (FormatException ex)
         {
             throw new UsageException(ex.Message);
         }
 
-        var endpointText = line.Get("endpoint") ?? Environment.GetEnvironmentVariable("IOTHUB_ENDPOINT");
         Uri? endpoint = null;
         if (!string.IsNullOrWhiteSpace(endpointText)
             && (!Uri.TryCreate(endpointText, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("http" or "https")))
@@ -52,8 +77,11 @@ internal static class FleetConnection
         })
         .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
-    /// <summary>Runs a fleet command body, turning hub errors, usage errors and I/O failures into messages and exit codes.</summary>
-    public static async Task<int> RunAsync(string name, string usage, Func<Task<int>> body)
+    /// <summary>
+    /// Runs a command body, turning usage errors, hub errors and I/O failures into one line on stderr and an exit code
+    /// (<see cref="ExitCodes"/>). <paramref name="name"/> is the command as typed (<c>twin set</c>), used in the hint.
+    /// </summary>
+    public static async Task<int> RunAsync(string name, Func<Task<int>> body)
     {
         try
         {
@@ -61,27 +89,38 @@ internal static class FleetConnection
         }
         catch (UsageException ex)
         {
-            await Console.Error.WriteLineAsync($"edge {name}: {ex.Message}\nusage: {usage}").ConfigureAwait(false);
-            return 2;
+            await Console.Error.WriteLineAsync(UsageError(name, ex.Message)).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (HubNotFoundException ex)
+        {
+            await Console.Error.WriteLineAsync($"edge {name}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
         }
         catch (IoTHubException ex)
         {
             await Console.Error.WriteLineAsync($"edge {name}: {ex.Message}").ConfigureAwait(false);
-            return 1;
+            return ExitCodes.Failed;
         }
         catch (HttpRequestException ex)
         {
             await Console.Error.WriteLineAsync($"edge {name}: cannot reach IoT Hub: {IoTHubException.Redact(ex.Message)}").ConfigureAwait(false);
-            return 1;
+            return ExitCodes.Failed;
         }
         catch (Polly.Timeout.TimeoutRejectedException ex)
         {
             await Console.Error.WriteLineAsync($"edge {name}: IoT Hub did not answer in time ({ex.Timeout.TotalSeconds:0} s)").ConfigureAwait(false);
-            return 1;
+            return ExitCodes.Failed;
         }
         catch (OperationCanceledException)
         {
-            return 130;
+            return ExitCodes.Interrupted;
         }
     }
+
+    /// <summary>The form commands written before generated help use; the usage text is now the help's (<c>--help</c>).</summary>
+    public static Task<int> RunAsync(string name, string usage, Func<Task<int>> body) => RunAsync(name, body);
+
+    /// <summary>The one-line usage error: <c>edge twin set: unknown option --x (edge twin set --help shows the usage)</c>.</summary>
+    public static string UsageError(string name, string message) => $"edge {name}: {message} (edge {name} --help shows the usage)";
 }

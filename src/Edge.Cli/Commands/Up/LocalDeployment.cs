@@ -11,6 +11,9 @@ internal static class LocalDeployment
 {
     private const string ContainerAppRoot = "/app/";
 
+    /// <summary>The route that shows the run summary each frame the hub accepted from CameraCapture.</summary>
+    public const string FramesToSummaryRoute = "framesToSummary";
+
     public static void Adapt(JsonObject modulesContent, string assetsDirectory, string stateDirectory, UpOptions options)
     {
         if (modulesContent["$edgeAgent"]?["properties.desired"]?["modules"] is JsonObject modules)
@@ -71,6 +74,16 @@ internal static class LocalDeployment
             && model["url"] is JsonValue url && url.TryGetValue<string>(out var u) && u.StartsWith("file://" + ContainerAppRoot + "models/", StringComparison.Ordinal))
         {
             model["url"] = new Uri(Path.Combine(assetsDirectory, Path.GetFileName(u))).AbsoluteUri;
+        }
+
+        // The run summary counts per message what capture durably sent: a copy of every frame the hub accepted from capture.
+        if (modulesContent["$edgeHub"]?["properties.desired"]?["routes"] is JsonObject all && !all.ContainsKey(FramesToSummaryRoute))
+        {
+            all[FramesToSummaryRoute] = new JsonObject
+            {
+                ["route"] = "FROM /messages/modules/CameraCapture/outputs/frames INTO $upstream",
+                ["priority"] = 9,
+            };
         }
 
         if (options.Dashboard && modulesContent["$edgeHub"]?["properties.desired"]?["routes"] is JsonObject routes && !routes.ContainsKey("annotatedToDashboard"))

@@ -5,19 +5,14 @@ using Edge.Hub.Supervisor;
 
 namespace Edge.Cli.Commands.Up;
 
-/// <summary>What <c>edge up</c> prints on exit, and whether the run was healthy.</summary>
+/// <summary>
+/// What <c>edge up</c> prints on exit, and whether the run was healthy. Message figures are counted per message by camera and
+/// seq across module restarts (<see cref="MessageLedger"/>); the duration is the time the modules ran (the build excluded).
+/// </summary>
 internal sealed record RunSummary(
     TimeSpan Elapsed,
-    long? FramesCaptured,
-    long? FramesSent,
-    long? DroppedAtCapture,
-    long? FramesInferred,
-    long? DroppedAtInference,
+    IReadOnlyList<CameraLedger> Cameras,
     IReadOnlyDictionary<string, long> HubDrops,
-    long DetectionMessagesSent,
-    long DetectionMessagesAtUpstream,
-    long Lost,
-    long Duplicates,
     double? LatencyP50Ms,
     double? LatencyP99Ms,
     IReadOnlyList<ModuleStatus> Modules,
@@ -26,13 +21,20 @@ internal sealed record RunSummary(
 {
     public bool Healthy => Problems.Count == 0;
 
+    public long Sent => Cameras.Sum(c => c.Sent);
+
+    public long Inferred => Cameras.Sum(c => c.Inferred);
+
+    public long DroppedStale => Cameras.Sum(c => (long)c.DroppedStale.Count);
+
+    public long Lost => Cameras.Sum(c => (long)c.Lost.Count);
+
+    public long Duplicates => Cameras.Sum(c => c.Duplicates);
+
     public static RunSummary Create(
-        PipelineSnapshot pipeline, JsonNode? capture, JsonNode? inference, JsonObject inferenceTwin,
+        IReadOnlyList<CameraLedger> cameras, PipelineSnapshot pipeline, JsonNode? capture, JsonNode? inference,
         IReadOnlyList<ModuleStatus> modules, HubStatus hub, TimeSpan elapsed)
     {
-        var atUpstream = pipeline.BySource.GetValueOrDefault("Inference/detections");
-        var sent = Counter(inference, "detectionsSent") ?? Counter(inferenceTwin["properties"]?["reported"], "detectionsSent") ?? atUpstream;
-        var lost = Math.Max(0, sent - atUpstream);
         var problems = new List<string>();
         if (capture is null)
         {
@@ -44,14 +46,14 @@ internal sealed record RunSummary(
             problems.Add("Inference did not answer getStatus");
         }
 
-        if (atUpstream == 0)
+        if (cameras.Sum(c => c.Inferred) == 0)
         {
             problems.Add("no detections message reached $upstream");
         }
 
-        if (lost > 0)
+        foreach (var c in cameras.Where(c => c.Lost.Count > 0))
         {
-            problems.Add($"{lost} detections messages lost");
+            problems.Add($"{c.Lost.Count} frames of {c.CameraId} lost (sent, neither inferred nor dropped as stale): seq {CameraLedger.Ranges(c.Lost)}");
         }
 
         foreach (var m in modules.Where(m => m.Error is not null || m.RuntimeStatus is "failed" or "backoff"))
@@ -61,16 +63,8 @@ internal sealed record RunSummary(
 
         return new RunSummary(
             elapsed,
-            Counter(capture, "captured"),
-            Counter(capture, "sent"),
-            Counter(capture, "droppedStale"),
-            Counter(inference, "framesProcessed"),
-            Counter(inference, "framesDropped"),
+            cameras,
             hub.Drops,
-            sent,
-            atUpstream,
-            lost,
-            pipeline.Duplicates,
             pipeline.LatencyP50Ms,
             pipeline.LatencyP99Ms,
             modules,
@@ -80,16 +74,28 @@ internal sealed record RunSummary(
 
     public void Write(TextWriter w)
     {
-        static string N(long? v) => v?.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) ?? "?";
+        static string N(long v) => v.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
         static string Ms(double? v) => v is { } ms ? $"{ms:0.0} ms" : "–";
         static string Mb(long? v) => v is { } b ? $"{b / 1048576.0:0.0} MB" : "?";
         w.WriteLine();
-        w.WriteLine($"  Summary ({Elapsed:hh\\:mm\\:ss})");
-        w.WriteLine($"    frames captured            {N(FramesCaptured)}   (sent {N(FramesSent)}, dropped at capture {N(DroppedAtCapture)})");
-        var hubDrops = HubDrops.Count == 0 ? "none" : string.Join(", ", HubDrops.Select(d => $"{d.Value} {d.Key}"));
-        w.WriteLine($"    frames inferred            {N(FramesInferred)}   (dropped at inference {N(DroppedAtInference)}; hub drops: {hubDrops})");
-        w.WriteLine($"    detections at $upstream    {N(DetectionMessagesAtUpstream)} of {N(DetectionMessagesSent)} sent   (duplicates {N(Duplicates)})");
+        w.WriteLine($"  Summary ({Elapsed:hh\\:mm\\:ss} with the modules running; counted per message by camera and seq, across restarts)");
+        w.WriteLine($"    frames sent by capture     {N(Sent)}   (accepted by the hub)");
+        w.WriteLine($"    frames inferred            {N(Inferred)}   (a detections message reached $upstream; duplicates {N(Duplicates)})");
+        w.WriteLine($"    frames dropped as stale    {N(DroppedStale)}   (Inference's latest-frame queue, on purpose)");
+        foreach (var c in Cameras.Where(c => c.DroppedStale.Count > 0))
+        {
+            w.WriteLine($"      {c.CameraId,-10} seq {CameraLedger.Ranges(c.DroppedStale)}");
+        }
+
+        w.WriteLine($"    detections at $upstream    {N(Inferred)} of {N(Sent - DroppedStale)} expected (sent less dropped as stale)");
         w.WriteLine($"    messages lost              {N(Lost)}");
+        foreach (var c in Cameras.Where(c => c.Lost.Count > 0))
+        {
+            w.WriteLine($"      {c.CameraId,-10} seq {CameraLedger.Ranges(c.Lost)}");
+        }
+
+        var hubDrops = HubDrops.Count == 0 ? "none" : string.Join(", ", HubDrops.Select(d => $"{d.Value} {d.Key}"));
+        w.WriteLine($"    hub drops                  {hubDrops}");
         w.WriteLine($"    latency capture→upstream   p50 {Ms(LatencyP50Ms)}   p99 {Ms(LatencyP99Ms)}");
         foreach (var m in Modules)
         {
@@ -98,44 +104,6 @@ internal sealed record RunSummary(
 
         w.WriteLine($"    {"hub + supervisor (edge)",-26} peak {Mb(HubPeakRssBytes)}");
         w.WriteLine(Healthy ? "  Healthy run." : "  Unhealthy run:\n" + string.Join('\n', Problems.Select(p => "    - " + p)));
-    }
-
-    /// <summary>Sums every numeric property named <paramref name="name"/> anywhere in the document (e.g. per-camera counters).</summary>
-    internal static long? Counter(JsonNode? node, string name)
-    {
-        long? total = null;
-        Visit(node);
-        return total;
-
-        void Visit(JsonNode? n)
-        {
-            switch (n)
-            {
-                case JsonObject o:
-                    foreach (var (key, value) in o)
-                    {
-                        if (key == name && value is JsonValue v && v.TryGetValue<long>(out var l))
-                        {
-                            total = (total ?? 0) + l;
-                        }
-                        else
-                        {
-                            Visit(value);
-                        }
-                    }
-
-                    break;
-                case JsonArray a:
-                    foreach (var item in a)
-                    {
-                        Visit(item);
-                    }
-
-                    break;
-                default:
-                    break;
-            }
-        }
     }
 
     private static long PeakRss()

@@ -14,7 +14,9 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
     private const int Steps = 5;
     private static readonly string[] ModuleLogMarkers = ["fail:", "crit:", "warn:", "Unhandled exception", "error"];
     private readonly PipelineMonitor _monitor = new(time);
+    private readonly MessageLedger _ledger = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private TimeSpan _modulesStartedAt;
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -29,8 +31,10 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         using var loggerFactory = LoggerFactory.Create(b => b
             .SetMinimumLevel(LogLevel.Warning)
             .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-            .AddFilter("Microsoft.AspNetCore", LogLevel.Error));
+            .AddFilter("Microsoft.AspNetCore", LogLevel.Error)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None)); // a start failure (port in use) is rethrown: one line from UpCommand
         ModuleSupervisor? supervisor = null;
+
         var dashboard = new DashboardSources
         {
             Monitor = _monitor,
@@ -74,11 +78,18 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
                 RestartBackoffBase = TimeSpan.FromSeconds(2),
                 RestartBackoffMax = TimeSpan.FromSeconds(30),
                 OnOutput = OnModuleOutput,
-                Environment = { ["EdgeHubPort"] = sim.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                Environment =
+                {
+                    ["EdgeHubPort"] = sim.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+                    // Inference logs each frame its latest-frame queue drops (event 5011, Debug): the summary lists them by seq.
+                    ["Logging__LogLevel__Inference.InferenceService"] = "Debug",
+                },
             },
             sim.GetModuleConnectionString,
             loggerFactory.CreateLogger<ModuleSupervisor>(),
             time);
+        Supervisor = supervisor;
         sim.EdgeAgentDesiredChanged += (desired, c) => supervisor.ApplyAsync(desired, c);
 
         // Watch $upstream from before any module starts until after the drain, so the summary accounts for every message.
@@ -92,6 +103,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
             await supervisor.ApplyAsync((JsonObject)modulesContent["$edgeAgent"]!["properties.desired"]!, ct).ConfigureAwait(false);
             return true;
         }).ConfigureAwait(false);
+        _modulesStartedAt = _clock.Elapsed;
 
         if (options.Dashboard)
         {
@@ -99,6 +111,11 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         }
 
         await stdout.WriteLineAsync($"  Hub         mqtts://localhost:{sim.MqttPort}   cloud API {sim.ApiUri}").ConfigureAwait(false);
+        var hubState = Path.Combine(state, "hub");
+        var found = string.Equals(LocalHub.UpStateDirectory(Environment.CurrentDirectory), hubState, StringComparison.Ordinal);
+        await stdout.WriteLineAsync(
+            $"  Target it   edge twin get {sim.DeviceId} Inference{(found ? "" : $" --state {hubState}")}   (twin, method, monitor, fault, hub inject{(found ? " find this hub from the repository" : "")})").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"              or IOTHUB_CONNECTION_STRING='{sim.ServiceConnectionString}' IOTHUB_ENDPOINT={sim.ApiUri}").ConfigureAwait(false);
         await stdout.WriteLineAsync($"  Logs        {Path.Combine(state, "logs")}").ConfigureAwait(false);
         await stdout.WriteLineAsync(options.Duration is { } d ? $"  Running for {d}; Ctrl+C stops earlier.\n" : "  Ctrl+C stops.\n").ConfigureAwait(false);
         await stdout.WriteLineAsync("  time          camera     seq       latency   detections").ConfigureAwait(false);
@@ -134,7 +151,11 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         return summary.Healthy ? 0 : 1;
     }
 
-    private EdgeHubSimulator? Sim { get; set; }
+    /// <summary>The run's hub, once started (tests read its upstream feed independently).</summary>
+    internal EdgeHubSimulator? Sim { get; private set; }
+
+    /// <summary>The run's module supervisor, once created (tests kill modules through it).</summary>
+    internal ModuleSupervisor? Supervisor { get; private set; }
 
     private async Task<RunSummary> ShutdownAsync(EdgeHubSimulator sim, ModuleSupervisor supervisor, JsonObject modulesContent, CancellationToken ct)
     {
@@ -148,10 +169,9 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
 
         await DrainAsync(sim, ct).ConfigureAwait(false);
         var inferenceStatus = await GetStatusAsync(sim, "Inference", ct).ConfigureAwait(false);
-        var inferenceTwin = await sim.GetModuleTwinAsync("Inference", ct).ConfigureAwait(false);
         var modules = supervisor.GetStatus();
         var hub = sim.GetStatus();
-        return RunSummary.Create(_monitor.Snapshot(), captureStatus, inferenceStatus, inferenceTwin, modules, hub, _clock.Elapsed);
+        return RunSummary.Create(_ledger.Report(), _monitor.Snapshot(), captureStatus, inferenceStatus, modules, hub, _clock.Elapsed - _modulesStartedAt);
     }
 
     /// <summary>Waits until the hub's queues are empty and nothing new reached upstream for a moment (at most 20 s).</summary>
@@ -197,6 +217,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         {
             await foreach (var message in sim.ReadUpstreamAsync(ct).ConfigureAwait(false))
             {
+                _ledger.Observe(message);
                 if (_monitor.Observe(message) is { } line)
                 {
                     await stdout.WriteLineAsync("  " + line).ConfigureAwait(false);
@@ -211,6 +232,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
 
     private void OnModuleOutput(string moduleId, string line)
     {
+        _ledger.ObserveLog(moduleId, line);
         if (ModuleLogMarkers.Any(m => line.Contains(m, StringComparison.OrdinalIgnoreCase)))
         {
             stderr.WriteLine($"  [{moduleId}] {line}");
