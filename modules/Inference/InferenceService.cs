@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Edge.Runtime;
+using Inference.Events;
 using Inference.Models;
 using Inference.Processing;
 using Microsoft.Extensions.Hosting;
@@ -34,6 +35,7 @@ internal sealed class InferenceService : BackgroundService
     private readonly ILogger _log;
     private readonly InferenceMetrics _metrics;
     private readonly FrameQueue _queue;
+    private readonly EventPipeline? _events;
     private readonly LatencyWindow _latency = new();
     private readonly LatencyWindow _inferLatency = new();
     private readonly ConcurrentDictionary<string, long> _lastSeq = new(StringComparer.Ordinal);
@@ -52,8 +54,9 @@ internal sealed class InferenceService : BackgroundService
     private long _noModel;
 
     public InferenceService(IModuleClient client, ModelManager models, InferenceOptions options, ModelSettings defaultModel,
-        ThresholdSettings defaultThresholds, TimeProvider time, ILogger<InferenceService> log, InferenceMetrics metrics)
+        ThresholdSettings defaultThresholds, TimeProvider time, ILogger<InferenceService> log, InferenceMetrics metrics, EventPipeline? events = null)
     {
+        _events = events;
         _client = client;
         _models = models;
         _options = options;
@@ -117,11 +120,18 @@ internal sealed class InferenceService : BackgroundService
         ["model"] = _models.Status.ToJson(),
         ["thresholds"] = DesiredSettings.ToJson(_thresholds, InferenceSettingsJson.Default.ThresholdSettings),
         ["stats"] = StatsJson(),
+        ["events"] = _events?.StatusJson(),
     };
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await StartModelAsync(stoppingToken).ConfigureAwait(false);
+        if (_events is not null)
+        {
+            await _events.RecoverAsync(stoppingToken).ConfigureAwait(false);
+        }
+
+        var summaries = _events?.RunSummariesAsync(stoppingToken) ?? Task.CompletedTask;
         var reporting = ReportLoopAsync(stoppingToken);
         var workers = new Task[Workers];
         for (var i = 0; i < workers.Length; i++)
@@ -138,6 +148,7 @@ internal sealed class InferenceService : BackgroundService
 
         await Task.WhenAll(workers).ConfigureAwait(false);
         await reporting.ConfigureAwait(false);
+        await summaries.ConfigureAwait(false);
     }
 
     /// <summary>One worker: the queue never hands it a frame of a camera another worker holds (per-camera order is kept).</summary>
@@ -241,6 +252,12 @@ internal sealed class InferenceService : BackgroundService
             errors.Add("model." + urlError);
         }
 
+        var events = _events?.Settings;
+        if (_events is not null && !EventPipeline.TryBind(args.Desired["events"], _events.Defaults, out events, out var ee))
+        {
+            errors.AddRange(ee.Select(e => "events." + e));
+        }
+
         if (errors.Count > 0)
         {
             var reason = string.Join("; ", errors);
@@ -249,6 +266,7 @@ internal sealed class InferenceService : BackgroundService
         }
 
         _thresholds = thresholds;
+        _events?.Apply(events!);
         Log.ThresholdsApplied(_log, DesiredSettings.ToJson(thresholds, InferenceSettingsJson.Default.ThresholdSettings)!.ToJsonString());
         _modelRequested = true;
         ModelTask = _models.ApplyAsync(model, force: false, _stopping.Token);
@@ -397,6 +415,11 @@ internal sealed class InferenceService : BackgroundService
             _metrics.Latency.Record(latency);
             _metrics.Frames.Add(1, new KeyValuePair<string, object?>("outcome", "processed"));
             Interlocked.Increment(ref _processed);
+
+            if (_events is not null)
+            {
+                await _events.OnFrameAsync(frame.CameraId, frame.Seq, frame.CapturedAt, frame.FrameRef, image, kept, ct).ConfigureAwait(false);
+            }
 
             var heartbeatDue = _options.HeartbeatSeconds > 0 && (last.Detections == long.MinValue || _time.GetElapsedTime(last.Detections, now).TotalSeconds >= _options.HeartbeatSeconds);
             if (kept.Count > 0 || heartbeatDue)

@@ -1,4 +1,5 @@
 using Edge.Runtime;
+using Inference.Events;
 using Inference.Models;
 using Inference.Processing;
 using Microsoft.Extensions.Configuration;
@@ -22,6 +23,14 @@ public static class InferenceServiceCollectionExtensions
         services.AddOptions<InferenceOptions>().Bind(configuration.GetSection("Inference")).ValidateOnStart();
         services.AddOptions<ModelSettings>().Bind(configuration.GetSection("Model")).ValidateOnStart();
         services.AddOptions<ThresholdSettings>().Bind(configuration.GetSection("Thresholds")).ValidateOnStart();
+        services.AddOptions<EventSettings>().Bind(configuration.GetSection("Events")).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EventSettings>, EventSettingsValidator>());
+        services.AddSingleton(sp => new EventPipeline(
+            sp.GetRequiredService<IModuleClient>(),
+            sp.GetRequiredService<IOptions<EdgeModuleOptions>>().Value.StateDirectory,
+            sp.GetRequiredService<IOptions<EventSettings>>().Value,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<EventPipeline>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelSettings>, ModelSettingsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ThresholdSettings>, ThresholdSettingsValidator>());
@@ -42,7 +51,8 @@ public static class InferenceServiceCollectionExtensions
             sp.GetRequiredService<IOptions<ThresholdSettings>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<InferenceService>>(),
-            sp.GetRequiredService<InferenceMetrics>()));
+            sp.GetRequiredService<InferenceMetrics>(),
+            sp.GetRequiredService<EventPipeline>()));
         return services;
     }
 }
@@ -58,3 +68,7 @@ internal sealed partial class ModelSettingsValidator : IValidateOptions<ModelSet
 /// <summary>Source-generated DataAnnotations validation of <see cref="ThresholdSettings"/> (its IValidatableObject checks included).</summary>
 [OptionsValidator]
 internal sealed partial class ThresholdSettingsValidator : IValidateOptions<ThresholdSettings>;
+
+/// <summary>Source-generated DataAnnotations validation of <see cref="EventSettings"/> (zones checked by its IValidatableObject).</summary>
+[OptionsValidator]
+internal sealed partial class EventSettingsValidator : IValidateOptions<EventSettings>;

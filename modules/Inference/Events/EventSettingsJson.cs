@@ -1,0 +1,9 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Inference.Events;
+
+/// <summary>Source-generated JSON metadata for the <c>events</c> twin section (camelCase, unknown keys rejected).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(EventSettings))]
+internal sealed partial class EventSettingsJson : JsonSerializerContext;
