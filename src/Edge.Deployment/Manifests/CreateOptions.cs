@@ -148,7 +148,7 @@ public static class CreateOptions
             var keyPath = JsonPath.Child(path, key);
             if (index != expected)
             {
-                problems.Add(ManifestProblem.Error(keyPath, $"{key} follows a missing {KeyOf(expected)} (chunks are read in sequence, so edgeAgent would join the wrong text)"));
+                problems.Add(ManifestProblem.Error(keyPath, $"{key} follows a missing {KeyOf(expected)}: chunks are read in sequence and {KeyOf(expected)} is missing, so edgeAgent would join the wrong text"));
             }
 
             expected = index + 1;
