@@ -1,11 +1,16 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Edge.Hub.Broker;
 using Edge.Hub.Cloud;
+using Edge.Hub.Heads;
+using Edge.Hub.Heads.Mqtt;
+using Edge.Hub.IoTHub;
+using Edge.Hub.Methods;
+using Edge.Hub.Routing;
 using Edge.Hub.Security;
 using Edge.Hub.Storage;
-using Edge.Runtime.Protocol;
+using Edge.Hub.Twins;
+using Edge.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
@@ -16,26 +21,27 @@ namespace Edge.Hub;
 /// routes from <c>$edgeHub</c> desired properties, persistent store-and-forward, twins, direct methods, an IoT-Hub-style
 /// cloud REST API and fault injection. A development and test tool, never a production replacement for edgeHub.
 /// </summary>
+/// <remarks>
+/// The composition root of the hub core, layered as edgeHub is (docs/architecture.md): protocol head (<see cref="MqttHead"/>) →
+/// IoT Hub protocol rules (<see cref="IoTHubProtocol"/>, sessions in <see cref="ClientSessions"/>) → <see cref="Router"/> →
+/// message store (<see cref="HubStore"/>) → endpoint executors (<see cref="EndpointExecutors"/>) → endpoints
+/// (<see cref="ModuleInputEndpoint"/>, <see cref="UpstreamEndpoint"/>), with <see cref="TwinService"/> and
+/// <see cref="MethodService"/> beside the router. Every collaborator is passed to its constructor, in that order from the
+/// bottom up; nothing is wired afterwards.
+/// </remarks>
 public sealed class EdgeHubSimulator : IAsyncDisposable
 {
     private readonly SimulatorOptions _options;
-    private readonly HubStore _store;
-    private readonly HubCounters _counters;
-    private readonly HubEngine _engine;
-    private readonly MqttBroker _broker;
+    private readonly Core _core;
     private readonly IdentityStore _identities;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _restartGate = new(1, 1);
     private CloudApi? _api;
 
-    private EdgeHubSimulator(SimulatorOptions options, HubStore store, HubCounters counters, HubEngine engine, MqttBroker broker,
-        IdentityStore identities, CertificateAuthority ca, ILogger logger)
+    private EdgeHubSimulator(SimulatorOptions options, Core core, IdentityStore identities, CertificateAuthority ca, ILogger logger)
     {
         _options = options;
-        _store = store;
-        _counters = counters;
-        _engine = engine;
-        _broker = broker;
+        _core = core;
         _identities = identities;
         _logger = logger;
         CaCertificatePath = ca.CaCertificatePath;
@@ -49,7 +55,7 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
 
     public string GatewayHostName => _options.GatewayHostName;
 
-    public int MqttPort => _broker.Port;
+    public int MqttPort => _core.Head.Port;
 
     public Uri ApiUri => _api!.Uri;
 
@@ -73,8 +79,8 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
     /// <summary>Raised when the <c>$edgeAgent</c> desired properties change (the module supervisor's hook). Argument: desired with <c>$version</c>.</summary>
     public event Func<JsonObject, CancellationToken, Task>? EdgeAgentDesiredChanged
     {
-        add => _engine.EdgeAgentDesiredChanged += value;
-        remove => _engine.EdgeAgentDesiredChanged -= value;
+        add => _core.Twins.EdgeAgentDesiredChanged += value;
+        remove => _core.Twins.EdgeAgentDesiredChanged -= value;
     }
 
     public static async Task<EdgeHubSimulator> StartAsync(SimulatorOptions options, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken ct)
@@ -89,13 +95,8 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
         }
 
         var identities = IdentityStore.LoadOrCreate(options.StateDirectory);
-        var store = HubStore.Open(options.StateDirectory, time);
-        var counters = new HubCounters();
-        var twins = new TwinManager(store);
-        var engine = new HubEngine(options, store, twins, counters, time, logger);
-        var broker = new MqttBroker(options, ca, new ConnectAuthenticator(options, identities, time), counters, engine, time, logger);
-        engine.Broker = broker;
-        var sim = new EdgeHubSimulator(options, store, counters, engine, broker, identities, ca, logger);
+        var core = Core.Create(options, ca, identities, logger, time);
+        var sim = new EdgeHubSimulator(options, core, identities, ca, logger);
         try
         {
             foreach (var m in options.Modules)
@@ -103,17 +104,18 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
                 identities.GetOrCreateModuleKey(m);
             }
 
-            await engine.StartAsync(ct).ConfigureAwait(false);
+            await core.Twins.StartAsync(ct).ConfigureAwait(false);
+            await core.Executors.StartAsync(ct).ConfigureAwait(false);
             if (options.Deployment is not null)
             {
                 await sim.ApplyDeploymentAsync(options.Deployment, ct).ConfigureAwait(false);
             }
 
-            await broker.StartAsync(options.MqttPort, ct).ConfigureAwait(false);
-            sim._api = await CloudApi.StartAsync(sim, engine, new ConnectAuthenticator(options, identities, time), options, loggerFactory, time, ct)
-                .ConfigureAwait(false);
+            await core.Head.StartAsync(options.MqttPort, ct).ConfigureAwait(false);
+            sim._api = await CloudApi.StartAsync(sim, core.Twins, core.Methods, new ConnectAuthenticator(options, identities, time), options,
+                loggerFactory, time, ct).ConfigureAwait(false);
             sim.WriteHubJson();
-            Log.HubStarted(logger, options.DeviceId, broker.Port, sim.ApiUri);
+            Log.HubStarted(logger, options.DeviceId, core.Head.Port, sim.ApiUri);
             return sim;
         }
         catch
@@ -148,62 +150,70 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
             }
         }
 
-        await _engine.ApplyDeploymentAsync(modulesContent, ct).ConfigureAwait(false);
+        await _core.Twins.ApplyDeploymentAsync(modulesContent, ct).ConfigureAwait(false);
     }
 
     /// <summary>Every message reaching <c>$upstream</c> from now on.</summary>
-    public IAsyncEnumerable<UpstreamMessage> ReadUpstreamAsync(CancellationToken ct) => _engine.Upstream.ReadAsync(ct);
+    public IAsyncEnumerable<UpstreamMessage> ReadUpstreamAsync(CancellationToken ct) => _core.Upstream.Feed.ReadAsync(ct);
 
     /// <summary>The most recent messages that reached <c>$upstream</c> (up to <see cref="SimulatorOptions.UpstreamHistory"/>).</summary>
-    public IReadOnlyList<UpstreamMessage> GetRecentUpstream(int count) => _engine.Upstream.Recent(count);
+    public IReadOnlyList<UpstreamMessage> GetRecentUpstream(int count) => _core.Upstream.Feed.Recent(count);
 
     public HubStatus GetStatus() => GetStatusAsync(CancellationToken.None).GetAwaiter().GetResult();
 
     public async Task<HubStatus> GetStatusAsync(CancellationToken ct)
     {
-        var config = _engine.Config;
-        var queues = await _engine.GetQueuesAsync(ct).ConfigureAwait(false);
+        var config = _core.Router.Config;
+        var counters = _core.Counters;
+        var queues = await _core.Store.GetDepthsAsync(ct).ConfigureAwait(false);
         return new HubStatus(
             _options.DeviceId,
-            _engine.UpstreamOnline,
-            _engine.UpstreamLatency,
+            _core.Upstream.Online,
+            _core.Upstream.Latency,
             config.TimeToLiveSecs,
-            [.. config.Routes.Select(r => new RouteStatus(r.Name, r.Text, r.Sink.ToString()!, r.Priority, r.TimeToLiveSecs, _counters.RouteMatches(r.Name)))],
+            [.. config.Routes.Select(r => new RouteStatus(r.Name, r.Text, r.Sink.ToString()!, r.Priority, r.TimeToLiveSecs, counters.RouteMatches(r.Name)))],
             queues,
-            _broker.GetClients(),
-            _counters.Refusals,
-            _counters.Drops,
-            _counters.Received,
-            _counters.Delivered,
-            _counters.UpstreamDelivered,
-            _counters.Redeliveries,
-            _engine.LastConfigError);
+            _core.Sessions.GetClients(),
+            counters.Refusals,
+            counters.Drops,
+            counters.Received,
+            counters.Delivered,
+            counters.UpstreamDelivered,
+            counters.Redeliveries,
+            _core.Twins.LastConfigError);
     }
 
     /// <summary>The module twin as a module sees it: <c>{"desired":{...,"$version"},"reported":{...,"$version"}}</c>.</summary>
     public async Task<JsonObject> GetModuleTwinAsync(string moduleId, CancellationToken ct) =>
         (await ReadTwinAsync(moduleId, ct).ConfigureAwait(false) ?? new TwinDocument()).ToModuleView();
 
-    internal Task<TwinDocument?> ReadTwinAsync(string moduleId, CancellationToken ct) => _engine.ReadTwinAsync(moduleId, ct);
+    internal Task<TwinDocument?> ReadTwinAsync(string moduleId, CancellationToken ct) => _core.Twins.ReadAsync(moduleId, ct);
 
     public async Task PatchModuleDesiredAsync(string moduleId, JsonObject patch, CancellationToken ct) =>
-        await _engine.PatchDesiredAsync(moduleId, patch, ct).ConfigureAwait(false);
+        await _core.Twins.PatchDesiredAsync(moduleId, patch, ct).ConfigureAwait(false);
 
     /// <summary>
     /// Invokes a direct method on a module and returns the module's status and payload. Throws <see cref="MethodInvocationException"/>
     /// with 404/404103 when the module is not connected (or not subscribed to methods) and 504/504101 when it does not answer in time.
     /// </summary>
     public Task<(int Status, JsonNode? Payload)> InvokeMethodAsync(string moduleId, string method, JsonNode? payload, TimeSpan timeout, CancellationToken ct) =>
-        _engine.InvokeMethodAsync(moduleId, method, payload, timeout, ct);
+        _core.Methods.InvokeAsync(moduleId, method, payload, timeout, ct);
 
     /// <summary>Takes <c>$upstream</c> offline (messages are kept in the store) or back online (the backlog drains in order).</summary>
-    public void SetUpstreamOnline(bool online) => _engine.SetUpstreamOnline(online);
+    public void SetUpstreamOnline(bool online)
+    {
+        _core.Upstream.SetOnline(online);
+        if (online)
+        {
+            _core.Executors.Wake(HubStore.Upstream);
+        }
+    }
 
     /// <summary>Delays every upstream delivery by <paramref name="latency"/>.</summary>
-    public void SetUpstreamLatency(TimeSpan latency) => _engine.SetUpstreamLatency(latency);
+    public void SetUpstreamLatency(TimeSpan latency) => _core.Upstream.SetLatency(latency);
 
     /// <summary>Drops a module's MQTT connection (the module is expected to reconnect).</summary>
-    public Task DisconnectModuleAsync(string moduleId, CancellationToken ct) => _broker.DisconnectAsync($"{_options.DeviceId}/{moduleId}", ct);
+    public Task DisconnectModuleAsync(string moduleId, CancellationToken ct) => _core.Sessions.DisconnectAsync($"{_options.DeviceId}/{moduleId}", ct);
 
     /// <summary>Stops the broker (every connection drops) and starts it again on the same port; queued messages and twins are kept.</summary>
     public async Task RestartAsync(CancellationToken ct)
@@ -212,9 +222,9 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
         try
         {
             Log.Restarting(_logger);
-            var port = _broker.Port;
-            await _broker.StopAsync().ConfigureAwait(false);
-            await _broker.StartAsync(port, ct).ConfigureAwait(false);
+            var port = _core.Head.Port;
+            await _core.Head.StopAsync().ConfigureAwait(false);
+            await _core.Head.StartAsync(port, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -233,7 +243,7 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
             sys["contentEncoding"] = "utf-8";
         }
 
-        return _engine.InjectAsync(moduleId, input, body, properties, sys, ct);
+        return _core.Router.InjectAsync(moduleId, input, body, properties, sys, ct);
     }
 
     public async ValueTask DisposeAsync()
@@ -243,16 +253,11 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
             await _api.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _broker.DisposeAsync().ConfigureAwait(false);
-        await _engine.DisposeAsync().ConfigureAwait(false);
-        _store.Dispose();
-        _counters.Dispose();
+        await _core.DisposeAsync().ConfigureAwait(false);
         _restartGate.Dispose();
     }
 
-    internal HubCounters Counters => _counters;
-
-    internal HubEngine Engine => _engine;
+    internal HubCounters Counters => _core.Counters;
 
     private void WriteHubJson()
     {
@@ -269,5 +274,43 @@ public sealed class EdgeHubSimulator : IAsyncDisposable
         };
         CertificateAuthority.WritePrivate(Path.Combine(_options.StateDirectory, HubInfo.FileName),
             json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The hub core's parts, built bottom-up; disposed top-down (the head first, the store last).</summary>
+    private sealed record Core(
+        HubCounters Counters,
+        HubStore Store,
+        ClientSessions Sessions,
+        UpstreamEndpoint Upstream,
+        EndpointExecutors Executors,
+        Router Router,
+        TwinService Twins,
+        MethodService Methods,
+        IProtocolHead Head) : IAsyncDisposable
+    {
+        public static Core Create(SimulatorOptions options, CertificateAuthority ca, IdentityStore identities, ILogger logger, TimeProvider time)
+        {
+            var counters = new HubCounters();
+            var store = HubStore.Open(options.StateDirectory, time);
+            var sessions = new ClientSessions(logger);
+            var upstream = new UpstreamEndpoint(options, counters, time, logger);
+            var moduleInputs = new ModuleInputEndpoint(options, sessions, time, logger);
+            var executors = new EndpointExecutors(store, upstream, moduleInputs, options, counters, time, logger);
+            var router = new Router(store, executors, counters, time, logger);
+            var twins = new TwinService(new TwinManager(store), router, sessions, options, counters, time, logger);
+            var methods = new MethodService(options, sessions, time);
+            var iotHub = new IoTHubProtocol(options, new ConnectAuthenticator(options, identities, time), sessions, router, twins, methods,
+                executors, counters, time, logger);
+            var head = new MqttHead(ca, iotHub, counters, time, logger);
+            return new Core(counters, store, sessions, upstream, executors, router, twins, methods, head);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Head.DisposeAsync().ConfigureAwait(false);
+            await Executors.DisposeAsync().ConfigureAwait(false);
+            Store.Dispose();
+            Counters.Dispose();
+        }
     }
 }

@@ -71,6 +71,9 @@ internal static partial class Log
     [LoggerMessage(2021, LogLevel.Warning, "Connection to {ClientId} broke during a delivery ({Reason}); the message stays stored and is redelivered")]
     public static partial void DeliveryConnectionLost(ILogger logger, string clientId, string reason);
 
+    [LoggerMessage(2103, LogLevel.Information, "Client {ClientId} connected again; its previous connection is closed")]
+    public static partial void TakenOver(ILogger logger, string clientId);
+
     [LoggerMessage(2022, LogLevel.Error, "Storing a message from {ClientId} failed; no PUBACK, closing the connection so the client resends")]
     public static partial void StoreFailed(ILogger logger, string clientId, Exception exception);
 }

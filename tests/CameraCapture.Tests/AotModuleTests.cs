@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Edge.TestSupport;
 using OpenCvSharp;
 

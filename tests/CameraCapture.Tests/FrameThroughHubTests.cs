@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Edge.Runtime;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Edge.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;

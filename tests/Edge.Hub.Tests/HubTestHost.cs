@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -322,10 +322,31 @@ internal sealed class TestModule
         return list;
     }
 
-    /// <summary>Asserts nothing arrives within <paramref name="window"/>.</summary>
+    /// <summary>Asserts nothing arrives within <paramref name="window"/> (a real-time wait: prefer <see cref="ShouldHaveReceivedNothingMoreAsync"/>).</summary>
     public async Task ShouldReceiveNothingAsync(TimeSpan window)
     {
         await Task.Delay(window, TimeProvider.System, HubTestHost.Ct);
         Received.Reader.TryRead(out var m).ShouldBeFalse(m?.Topic);
     }
+
+    /// <summary>
+    /// Asserts that nothing is queued for this module ahead of a barrier, without waiting for time to pass: a twin GET answered
+    /// on the same connection. The hub writes one ordered stream per connection, so whatever it queued for this module before it
+    /// handled the GET arrives before the response.
+    /// </summary>
+    public async Task ShouldHaveReceivedNothingMoreAsync()
+    {
+        if (!_twinResponses)
+        {
+            await Client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("$iothub/twin/res/#").Build(), HubTestHost.Ct);
+            _twinResponses = true;
+        }
+
+        var rid = "barrier-" + Interlocked.Increment(ref _barriers).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"$iothub/twin/GET/?$rid={rid}").Build(), HubTestHost.Ct);
+        (await TakeAsync(1)).Single().Topic.ShouldBe($"$iothub/twin/res/200/?$rid={rid}", "nothing may reach the module ahead of the barrier");
+    }
+
+    private bool _twinResponses;
+    private int _barriers;
 }

@@ -1,11 +1,10 @@
-using System.Text.Json.Nodes;
-using Edge.Hub.Broker;
+using Edge.Hub.IoTHub;
 using Edge.Hub.Security;
 using Edge.Hub.Storage;
 
 namespace Edge.Hub.Tests;
 
-/// <summary>Pure parsing and authorization rules, table-driven.</summary>
+/// <summary>Pure parsing and authorization rules of the hub, table-driven (topic parsing and merge patch: tests/Edge.Protocol.Tests).</summary>
 public sealed class ParsingTests
 {
     [Theory]
@@ -32,34 +31,6 @@ public sealed class ParsingTests
     }
 
     [Theory]
-    [InlineData("devices/d/modules/m/messages/events/", "d", "m", 0)]
-    [InlineData("devices/d/modules/m/messages/events", "d", "m", 0)]
-    [InlineData("devices/d/modules/m/messages/events/%24.on=o&a=1/", "d", "m", 2)]
-    [InlineData("devices/d/modules/m/messages/events/%24.on=o&a=1", "d", "m", 2)]
-    [InlineData("devices/d/messages/events/a=1/", "d", null, 1)]
-    [InlineData("devices/d/messages/events", "d", null, 0)]
-    public void TryParseTelemetry_InboundTemplates_Parsed(string topic, string device, string? module, int props)
-    {
-        TopicParser.TryParseTelemetry(topic, out var parsed, out var badBag).ShouldBeTrue();
-        badBag.ShouldBeFalse();
-        parsed!.DeviceId.ShouldBe(device);
-        parsed.ModuleId.ShouldBe(module);
-        parsed.Properties.Count.ShouldBe(props);
-    }
-
-    [Theory]
-    [InlineData("devices/d/modules/m/messages/events/a=1/b=2/", false)]
-    [InlineData("devices/d/modules/m/inputs/x/", false)]
-    [InlineData("devices/d/messages/devicebound/", false)]
-    [InlineData("devices//messages/events/", false)]
-    [InlineData("devices/d/modules/m/messages/events/a=1=2/", true)]
-    public void TryParseTelemetry_OtherTopics_Rejected(string topic, bool badBag)
-    {
-        TopicParser.TryParseTelemetry(topic, out _, out var bad).ShouldBeFalse();
-        bad.ShouldBe(badBag);
-    }
-
-    [Theory]
     [InlineData("devices/d/modules/m/#", true)]
     [InlineData("devices/d/modules/m/inputs/x", true)]
     [InlineData("$iothub/twin/res/#", true)]
@@ -72,19 +43,11 @@ public sealed class ParsingTests
     [InlineData("$iothub/#", false)]
     [InlineData("devices/d/messages/devicebound/#", false)]
     public void IsAllowedFilter_Module_OnlyItsOwnTopics(string filter, bool allowed) =>
-        MqttBroker.IsAllowedFilter(new ClientIdentity("d", "m"), filter).ShouldBe(allowed);
+        IoTHubProtocol.IsAllowedFilter(new ClientIdentity("d", "m"), filter).ShouldBe(allowed);
 
     [Fact]
     public void IsAllowedFilter_Device_C2dOnly() =>
-        MqttBroker.IsAllowedFilter(new ClientIdentity("d", null), "devices/d/messages/devicebound/#").ShouldBeTrue();
-
-    [Fact]
-    public void Merge_Patch_NullDeletesNestedMergesDollarIgnored()
-    {
-        var target = JsonNode.Parse("""{"a":1,"b":{"x":1,"y":2},"c":3}""")!.AsObject();
-        TwinDocument.Merge(target, JsonNode.Parse("""{"a":null,"b":{"y":null,"z":3},"d":[1],"$version":9}""")!.AsObject());
-        target.ToJsonString().ShouldBe("""{"b":{"x":1,"z":3},"c":3,"d":[1]}""");
-    }
+        IoTHubProtocol.IsAllowedFilter(new ClientIdentity("d", null), "devices/d/messages/devicebound/#").ShouldBeTrue();
 
     [Fact]
     public void ETag_ChangesWithDesiredVersionOnly()

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;

@@ -29,7 +29,7 @@ public sealed class StoreAndForwardTests
         got.Topic.ShouldStartWith("devices/dev1/modules/filter/inputs/in/");
         got.Topic.ShouldNotEndWith("/");
         var bag = got.Topic["devices/dev1/modules/filter/inputs/in/".Length..];
-        Edge.Runtime.Protocol.PropertyBag.TryDecode(bag, out var props).ShouldBeTrue();
+        Edge.Protocol.PropertyBag.TryDecode(bag, out var props).ShouldBeTrue();
         var d = props.ToDictionary(p => p.Key, p => p.Value);
         d["$.cdid"].ShouldBe("dev1");
         d["$.cmid"].ShouldBe("sensor");
@@ -119,10 +119,11 @@ public sealed class StoreAndForwardTests
 
         await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().Drops.GetValueOrDefault("expired") == 5, "5 short-TTL messages to expire");
         host.Sim.SetUpstreamOnline(true);
-        var got = await host.ReadUpstreamAsync(5, upstream);
-        got.Select(m => Seq(m.Body)).ShouldBe([100, 101, 102, 103, 104]);
-        await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System, HubTestHost.Ct);
-        host.Sim.GetStatus().UpstreamDelivered.ShouldBe(5);
+        // A sentinel after them: upstream is FIFO, so an expired message that was still delivered would come before it.
+        await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "long", Body(999)), HubTestHost.Ct);
+        var got = await host.ReadUpstreamAsync(6, upstream);
+        got.Select(m => Seq(m.Body)).ShouldBe([100, 101, 102, 103, 104, 999]);
+        host.Sim.GetStatus().UpstreamDelivered.ShouldBe(6);
         host.Logs.Entries.Count(e => e.EventId == 2010).ShouldBe(5);
     }
 
@@ -242,7 +243,8 @@ public sealed class StoreAndForwardTests
 
         // edgeHub's default: one message at a time per module until its PUBACK; a larger window pipelines, in order.
         (await filter.TakeAsync(window)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(0, window));
-        await filter.ShouldReceiveNothingAsync(TimeSpan.FromMilliseconds(400));
+        await filter.ShouldHaveReceivedNothingMoreAsync();
+        host.Sim.GetStatus().MessagesDelivered.ShouldBe(0, "nothing acknowledged yet");
     }
 
     [Fact]
@@ -327,7 +329,16 @@ public sealed class StoreAndForwardTests
         }
 
         var publishes = Enumerable.Range(0, 3).Select(i => sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "o", Body(i)), HubTestHost.Ct)).ToList();
-        await Task.Delay(TimeSpan.FromMilliseconds(600), TimeProvider.System, HubTestHost.Ct);
+        // (The counters, not GetStatus: a status reads the queue depths from the store, which is what is blocked.)
+        await HubTestHost.EventuallyAsync(() => host.Sim.Counters.Received == 3, "the hub to take the 3 publishes");
+
+        // Barrier: a twin GET on the same connection is answered from memory (no store write). PUBACKs the hub had queued would
+        // reach the client ahead of its response.
+        var responses = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        sensor.ApplicationMessageReceivedAsync += e => responses.Writer.WriteAsync(e.ApplicationMessage.Topic).AsTask();
+        await sensor.SubscribeAsync(new MQTTnet.MqttClientSubscribeOptionsBuilder().WithTopicFilter("$iothub/twin/res/#").Build(), HubTestHost.Ct);
+        await sensor.PublishAsync(new MQTTnet.MqttApplicationMessageBuilder().WithTopic("$iothub/twin/GET/?$rid=barrier").Build(), HubTestHost.Ct);
+        (await responses.Reader.ReadAsync(HubTestHost.Ct).AsTask().WaitAsync(HubTestHost.Wait, HubTestHost.Ct)).ShouldBe("$iothub/twin/res/200/?$rid=barrier");
         publishes.ShouldAllBe(p => !p.IsCompleted);
 
         using (var rollback = blocker.CreateCommand())
@@ -361,7 +372,7 @@ public sealed class StoreAndForwardTests
 
         (await Task.WhenAll(pending)).ShouldAllBe(r => r.IsSuccess);
         (await filter.TakeAsync(n)).Select(m => Seq(m.Payload.ToArray())).ShouldBe(Enumerable.Range(0, n));
-        await filter.ShouldReceiveNothingAsync(TimeSpan.FromMilliseconds(300));
+        await filter.ShouldHaveReceivedNothingMoreAsync();
         await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().MessagesDelivered == n, "every message to be acknowledged");
         (await host.Sim.GetStatusAsync(HubTestHost.Ct)).Queues.ShouldBeEmpty();
 

@@ -64,7 +64,7 @@ public sealed class TwinAndCloudApiTests
         var twin = JsonNode.Parse(res.Payload.ToArray())!;
         twin["desired"]!["setting"]!.GetValue<string>().ShouldBe("filter");
         twin["desired"]!["$version"]!.GetValue<long>().ShouldBeGreaterThan(0);
-        twin["reported"]!["$version"].ShouldNotBeNull();
+        twin["reported"]!["$version"]!.GetValue<long>().ShouldBe(1, "nothing reported yet: the first reported version");
     }
 
     [Fact]
@@ -152,9 +152,9 @@ public sealed class TwinAndCloudApiTests
         var resource = WebUtility.UrlEncode(host.Sim.HubHostName);
         var token = kind switch
         {
-            "bad-signature" => Edge.Runtime.Protocol.SasToken.Create(resource, Convert.ToBase64String(new byte[32]), TimeProvider.System.GetUtcNow().AddHours(1), "iothubowner").ToString(),
-            "no-skn" => Edge.Runtime.Protocol.SasToken.Create(resource, host.Sim.PolicyKey, TimeProvider.System.GetUtcNow().AddHours(1)).ToString(),
-            "expired" => Edge.Runtime.Protocol.SasToken.Create(resource, host.Sim.PolicyKey, TimeProvider.System.GetUtcNow().AddHours(-1), "iothubowner").ToString(),
+            "bad-signature" => Edge.Protocol.SasToken.Create(resource, Convert.ToBase64String(new byte[32]), TimeProvider.System.GetUtcNow().AddHours(1), "iothubowner").ToString(),
+            "no-skn" => Edge.Protocol.SasToken.Create(resource, host.Sim.PolicyKey, TimeProvider.System.GetUtcNow().AddHours(1)).ToString(),
+            "expired" => Edge.Protocol.SasToken.Create(resource, host.Sim.PolicyKey, TimeProvider.System.GetUtcNow().AddHours(-1), "iothubowner").ToString(),
             _ => null,
         };
         if (token is not null)
@@ -220,7 +220,8 @@ public sealed class TwinAndCloudApiTests
             host.Sim.InvokeMethodAsync("filter", "slow", null, TimeSpan.FromMilliseconds(300), HubTestHost.Ct));
         ex.Status.ShouldBe(504);
         ex.ErrorCode.ShouldBe(504101);
-        (await WaitForAsync(received, m => m.Topic.StartsWith("$iothub/methods/POST/slow/?$rid=", StringComparison.Ordinal))).ShouldNotBeNull();
+        var request = await WaitForAsync(received, m => m.Topic.StartsWith("$iothub/methods/POST/slow/?$rid=", StringComparison.Ordinal));
+        request.Payload.ToArray().ShouldBe("null"u8.ToArray(), "no payload is sent as JSON null");
     }
 
     [Fact]
@@ -260,10 +261,11 @@ public sealed class TwinAndCloudApiTests
         var bad = HubTestHost.Deployment(HubTestHost.Routes(("broken", "FROM /messages INTO nowhere", null, null)));
         await host.Sim.ApplyDeploymentAsync(bad, HubTestHost.Ct);
         var status = host.Sim.GetStatus();
-        status.LastConfigError.ShouldNotBeNull();
+        status.LastConfigError.ShouldStartWith("$.routes.broken: ");
         status.Routes.Select(r => r.Name).ShouldBe(["twin"]);
         var hubTwin = await host.Sim.GetModuleTwinAsync("$edgeHub", HubTestHost.Ct);
         hubTwin["reported"]!["lastDesiredStatus"]!["code"]!.GetValue<int>().ShouldBe(400);
+        hubTwin["reported"]!["lastDesiredStatus"]!["description"]!.GetValue<string>().ShouldBe(status.LastConfigError);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using System.Text;
 using Edge.Runtime.Auth;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Edge.TestSupport;
 using MQTTnet.Protocol;
 

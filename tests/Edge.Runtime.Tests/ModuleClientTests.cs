@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Edge.Runtime.Client;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Edge.TestSupport;
 using MQTTnet.Protocol;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Edge.Runtime.Auth;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Edge.TestSupport;
 using Microsoft.Extensions.Configuration;
 using MQTTnet.Protocol;

@@ -4,8 +4,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Edge.Runtime;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using MQTTnet;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
@@ -240,7 +239,7 @@ public sealed class TestBroker : IAsyncDisposable
             {
                 lock (_twinLock)
                 {
-                    DesiredSettings.Merge(Reported, patch);
+                    JsonMergePatch.Apply(Reported, patch);
                 }
 
                 ReportedPatches.Enqueue(patch);
@@ -294,7 +293,7 @@ public sealed class TestBroker : IAsyncDisposable
         long version;
         lock (_twinLock)
         {
-            DesiredSettings.Merge(Desired, patch);
+            JsonMergePatch.Apply(Desired, patch);
             DesiredVersion += versionStep;
             version = DesiredVersion;
         }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Edge.Hub.Supervisor;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using EndToEnd.Tests.Harness;
 using Edge.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;

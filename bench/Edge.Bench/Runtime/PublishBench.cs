@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Edge.Runtime;
 using Edge.Runtime.Diagnostics;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Edge.TestSupport;
 using MQTTnet;
 using MQTTnet.Formatter;

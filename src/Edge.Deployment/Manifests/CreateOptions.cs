@@ -9,6 +9,11 @@ namespace Edge.Deployment.Manifests;
 /// <c>createOptions01</c>, <c>createOptions02</c>, ... chunks of at most 512 characters (the IoT Edge tooling's twin value
 /// size); edgeAgent joins them in order.
 /// </summary>
+/// <remarks>
+/// The one implementation of the chunk rules: the manifest builder and validator use it, and so does the simulator's module
+/// supervisor when it reads <c>$edgeAgent</c> desired properties (Edge.Hub references this project for the route language
+/// anyway). It lives here because the chunking is a property of the deployment manifest's format, not of either consumer.
+/// </remarks>
 public static class CreateOptions
 {
     /// <summary>The most characters in one chunk (the IoT Edge tooling's <c>TWIN_VALUE_MAX_SIZE</c>).</summary>
@@ -143,7 +148,7 @@ public static class CreateOptions
             var keyPath = JsonPath.Child(path, key);
             if (index != expected)
             {
-                problems.Add(ManifestProblem.Error(keyPath, $"chunk {key} follows {KeyOf(expected - 1)}: {KeyOf(expected)} is missing, so edgeAgent would join the wrong text"));
+                problems.Add(ManifestProblem.Error(keyPath, $"{key} follows a missing {KeyOf(expected)}: chunks are read in sequence and {KeyOf(expected)} is missing, so edgeAgent would join the wrong text"));
             }
 
             expected = index + 1;

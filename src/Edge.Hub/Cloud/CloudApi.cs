@@ -2,7 +2,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Edge.Hub.Methods;
 using Edge.Hub.Security;
+using Edge.Hub.Twins;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -30,7 +32,7 @@ internal sealed class CloudApi : IAsyncDisposable
 
     public Uri Uri { get; }
 
-    public static async Task<CloudApi> StartAsync(EdgeHubSimulator sim, HubEngine engine, ConnectAuthenticator auth, SimulatorOptions options,
+    public static async Task<CloudApi> StartAsync(EdgeHubSimulator sim, TwinService twins, MethodService methods, ConnectAuthenticator auth, SimulatorOptions options,
         ILoggerFactory loggerFactory, TimeProvider time, CancellationToken ct)
     {
         // No appsettings reload: its file watcher would watch the working directory recursively (the hub's state directory,
@@ -60,7 +62,7 @@ internal sealed class CloudApi : IAsyncDisposable
             await next(ctx).ConfigureAwait(false);
         });
 
-        MapIotHub(app, sim, engine, options, time);
+        MapIotHub(app, sim, twins, methods, options, time);
         MapSimulator(app, sim);
         options.ConfigureWebApp?.Invoke(app);
         await app.StartAsync(ct).ConfigureAwait(false);
@@ -96,7 +98,7 @@ internal sealed class CloudApi : IAsyncDisposable
     }
 
     /// <summary>The module twin, or null after answering 404 (unknown device or module) the way IoT Hub does.</summary>
-    private static async Task<Storage.TwinDocument?> ReadTwinOrErrorAsync(HttpContext ctx, HubEngine engine, SimulatorOptions options, string deviceId, string moduleId)
+    private static async Task<Storage.TwinDocument?> ReadTwinOrErrorAsync(HttpContext ctx, TwinService twins, SimulatorOptions options, string deviceId, string moduleId)
     {
         if (!CheckDevice(ctx, options, deviceId, out var error))
         {
@@ -104,7 +106,7 @@ internal sealed class CloudApi : IAsyncDisposable
             return null;
         }
 
-        var twin = await engine.ReadTwinAsync(moduleId, ctx.RequestAborted).ConfigureAwait(false);
+        var twin = await twins.ReadAsync(moduleId, ctx.RequestAborted).ConfigureAwait(false);
         if (twin is null)
         {
             await ErrorAsync(ctx, 404, 404010, "ModuleNotFound", $"Module {moduleId} not found on device {deviceId}.").ConfigureAwait(false);
@@ -139,11 +141,11 @@ internal sealed class CloudApi : IAsyncDisposable
         }
     }
 
-    private static void MapIotHub(WebApplication app, EdgeHubSimulator sim, HubEngine engine, SimulatorOptions options, TimeProvider time)
+    private static void MapIotHub(WebApplication app, EdgeHubSimulator sim, TwinService twins, MethodService methods, SimulatorOptions options, TimeProvider time)
     {
         app.MapGet("/twins/{deviceId}/modules/{moduleId}", async (HttpContext ctx, string deviceId, string moduleId) =>
         {
-            var twin = await ReadTwinOrErrorAsync(ctx, engine, options, deviceId, moduleId).ConfigureAwait(false);
+            var twin = await ReadTwinOrErrorAsync(ctx, twins, options, deviceId, moduleId).ConfigureAwait(false);
             if (twin is null)
             {
                 return;
@@ -155,7 +157,7 @@ internal sealed class CloudApi : IAsyncDisposable
 
         app.MapMethods("/twins/{deviceId}/modules/{moduleId}", ["PATCH"], async (HttpContext ctx, string deviceId, string moduleId) =>
         {
-            var twin = await ReadTwinOrErrorAsync(ctx, engine, options, deviceId, moduleId).ConfigureAwait(false);
+            var twin = await ReadTwinOrErrorAsync(ctx, twins, options, deviceId, moduleId).ConfigureAwait(false);
             if (twin is null)
             {
                 return;
@@ -175,7 +177,7 @@ internal sealed class CloudApi : IAsyncDisposable
                 return;
             }
 
-            var updated = await engine.PatchDesiredAsync(moduleId, patch, ctx.RequestAborted).ConfigureAwait(false);
+            var updated = await twins.PatchDesiredAsync(moduleId, patch, ctx.RequestAborted).ConfigureAwait(false);
             ctx.Response.Headers.ETag = updated.ETag;
             await ctx.Response.WriteAsJsonAsync(TwinJson(options, moduleId, updated), ctx.RequestAborted).ConfigureAwait(false);
         });
@@ -205,7 +207,7 @@ internal sealed class CloudApi : IAsyncDisposable
 
             try
             {
-                var (status, payload) = await engine.InvokeMethodAsync(moduleId, name, body["payload"]?.DeepClone(), TimeSpan.FromSeconds(timeout), ctx.RequestAborted)
+                var (status, payload) = await methods.InvokeAsync(moduleId, name, body["payload"]?.DeepClone(), TimeSpan.FromSeconds(timeout), ctx.RequestAborted)
                     .ConfigureAwait(false);
                 await ctx.Response.WriteAsJsonAsync(new JsonObject { ["status"] = status, ["payload"] = payload }, ctx.RequestAborted).ConfigureAwait(false);
             }

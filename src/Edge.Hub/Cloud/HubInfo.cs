@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 
 namespace Edge.Hub;
 

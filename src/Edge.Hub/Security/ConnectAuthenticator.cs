@@ -1,5 +1,5 @@
 using System.Net;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 
 namespace Edge.Hub.Security;
 
@@ -11,7 +11,7 @@ internal readonly record struct ClientIdentity(string DeviceId, string? ModuleId
 }
 
 /// <summary>
-/// Checks a CONNECT as edgeHub does (iothub-protocol.md §3, §5; reliability.md B5): username with api-version, clientId equal to the
+/// Checks a CONNECT as edgeHub does (docs/protocol.md "Connecting (what the hub checks)"; edgeHub <c>DeviceIdentityProvider</c>): username with api-version, clientId equal to the
 /// identity, SAS token audience (host = hub or gateway host, ids = the identity), expiry (5 min skew) and signature with the identity's key.
 /// </summary>
 internal sealed class ConnectAuthenticator(SimulatorOptions options, IdentityStore identities, TimeProvider time)

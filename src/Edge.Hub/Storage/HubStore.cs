@@ -4,26 +4,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Edge.Hub.Storage;
 
-/// <summary>A message waiting for one endpoint. <see cref="Input"/> is empty for <c>$upstream</c>.</summary>
-internal sealed record StoredMessage(
-    long Seq,
-    string Target,
-    string Input,
-    int Priority,
-    DateTimeOffset EnqueuedAt,
-    DateTimeOffset ExpiresAt,
-    string Source,
-    string Route,
-    byte[] Body,
-    IReadOnlyDictionary<string, string> Properties,
-    IReadOnlyDictionary<string, string> SystemProperties)
-{
-    public string Endpoint => HubStore.EndpointName(Target, Input);
-}
-
-/// <summary>Where a routed copy goes: target (<c>$upstream</c> or a module id), input, priority, TTL (seconds, negative = forever).</summary>
-internal sealed record EnqueueTarget(string Target, string Input, int Priority, long TimeToLiveSecs, string Route);
-
 /// <summary>
 /// The hub's persistent state in one SQLite file (WAL): the store-and-forward queue (one row per routed copy, ordered by
 /// priority then arrival, which keeps FIFO per source, endpoint and priority) and the module twins.
@@ -31,7 +11,7 @@ internal sealed record EnqueueTarget(string Target, string Input, int Priority, 
 /// <remarks>
 /// Writes are group-committed: every publish adds its rows to a pending list, and one writer loop commits everything pending (and
 /// the delivered rows waiting for deletion) in one transaction with prepared commands. A write's task completes only once its
-/// rows are committed, and the broker sends the PUBACK only then, so a PUBACK still means "in the WAL" (survives kill -9 of the hub).
+/// rows are committed, and the protocol head sends the PUBACK only then, so a PUBACK still means "in the WAL" (survives kill -9 of the hub).
 /// </remarks>
 internal sealed class HubStore : IDisposable
 {
@@ -51,8 +31,7 @@ internal sealed class HubStore : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
 
-    private int _dirty;
-    private readonly Task _checkpointer;
+    private readonly WalCheckpointer _checkpointer;
 
     private HubStore(SqliteConnection db, string path, TimeProvider time)
     {
@@ -75,14 +54,8 @@ internal sealed class HubStore : IDisposable
         _delete.CommandText = "DELETE FROM messages WHERE seq = $q";
         _delete.Parameters.Add("$q", SqliteType.Integer);
         _writer = Task.Run(() => WriteLoopAsync(_stop.Token));
-        _checkpointer = Task.Run(() => CheckpointLoopAsync(path, TimeSpan.FromSeconds(1), time, _stop.Token));
+        _checkpointer = new WalCheckpointer(path, TimeSpan.FromSeconds(1), time, _stop.Token);
     }
-
-    /// <summary>
-    /// Called with every committed message, in commit (seq) order, while no other store operation runs: a dispatcher that has
-    /// read its whole queue can take new messages from here instead of reading them back.
-    /// </summary>
-    public Action<StoredMessage>? Committed { get; set; }
 
     public static string EndpointName(string target, string input) =>
         target == Upstream ? Upstream : $"modules/{target}/inputs/{input}";
@@ -113,10 +86,11 @@ internal sealed class HubStore : IDisposable
     /// Stores one copy per target; the task completes when it is durable in the WAL. The writer loop commits every write pending at
     /// that moment in one transaction, so concurrent publishes (and a client's pipelined ones) share commits.
     /// The store keeps <paramref name="body"/> and the property dictionaries: the caller must not change them afterwards.
+    /// <paramref name="sink"/> gets each committed copy (see <see cref="ICommitSink"/>).
     /// </summary>
     public Task EnqueueAsync(byte[] body, IReadOnlyDictionary<string, string> properties,
         IReadOnlyDictionary<string, string> systemProperties, string source, IReadOnlyList<EnqueueTarget> targets,
-        DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset now, ICommitSink sink, CancellationToken ct)
     {
         if (ct.IsCancellationRequested)
         {
@@ -124,7 +98,7 @@ internal sealed class HubStore : IDisposable
         }
 
         var write = new PendingWrite(body, properties, systemProperties, JsonSerializer.Serialize(properties),
-            JsonSerializer.Serialize(systemProperties), source, targets, now.ToUnixTimeMilliseconds());
+            JsonSerializer.Serialize(systemProperties), source, targets, now.ToUnixTimeMilliseconds(), sink);
         lock (_pendingLock)
         {
             if (_closed)
@@ -193,7 +167,7 @@ internal sealed class HubStore : IDisposable
     /// The next messages for a target in delivery order (priority, then arrival), after applying pending deletes. With
     /// <paramref name="sweepExpired"/>, expired ones are deleted and returned separately so the caller can count and log them; they
     /// are never delivered (the caller also checks each message's expiry before delivering it). <paramref name="load"/> gets the
-    /// live messages and whether they are the whole queue, before any later commit can be reported through <see cref="Committed"/>.
+    /// live messages and whether they are the whole queue, before any later commit is reported to an <see cref="ICommitSink"/>.
     /// </summary>
     public async Task<List<StoredMessage>> PeekAsync(string target, DateTimeOffset now, int max, bool sweepExpired,
         Action<List<StoredMessage>, bool> load, CancellationToken ct)
@@ -223,7 +197,7 @@ internal sealed class HubStore : IDisposable
         }
     }
 
-    /// <summary>Targets that have anything queued (so their dispatchers start after a restart).</summary>
+    /// <summary>Targets that have anything queued (so their endpoint executors start after a restart).</summary>
     public async Task<List<string>> GetTargetsAsync(CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
@@ -313,8 +287,7 @@ internal sealed class HubStore : IDisposable
         // Stop the writer, then commit what is still pending (nobody is told about it any more).
         _stop.Cancel();
         _writer.Wait();
-        _checkpointer.Wait();
-        Committed = null;
+        _checkpointer.Completion.Wait();
         lock (_pendingLock)
         {
             _closed = true;
@@ -373,8 +346,10 @@ internal sealed class HubStore : IDisposable
     {
         List<PendingWrite> writes;
         List<long> deletes;
+        bool closed;
         lock (_pendingLock)
         {
+            closed = _closed;
             if (_writes.Count == 0 && _deletes.Count == 0)
             {
                 return;
@@ -386,7 +361,7 @@ internal sealed class HubStore : IDisposable
             _deletes = [];
         }
 
-        List<StoredMessage> committed;
+        List<(StoredMessage Message, ICommitSink Sink)> committed;
         try
         {
             committed = Write(writes, deletes);
@@ -411,22 +386,22 @@ internal sealed class HubStore : IDisposable
             w.Done.TrySetResult();
         }
 
-        var committedHandler = Committed;
-        if (committedHandler is not null)
+        if (!closed)
         {
-            foreach (var m in committed)
+            // Closing: the executors are gone; the rows are in the store for the next start.
+            foreach (var (m, sink) in committed)
             {
-                committedHandler(m);
+                sink.Committed(m);
             }
         }
     }
 
-    private List<StoredMessage> Write(List<PendingWrite> writes, List<long> deletes)
+    private List<(StoredMessage Message, ICommitSink Sink)> Write(List<PendingWrite> writes, List<long> deletes)
     {
         using var tx = _db.BeginTransaction();
         _insert.Transaction = tx;
         var p = _insert.Parameters;
-        var committed = new List<StoredMessage>();
+        var committed = new List<(StoredMessage, ICommitSink)>();
         foreach (var w in writes)
         {
             p[3].Value = w.NowMs;
@@ -444,8 +419,8 @@ internal sealed class HubStore : IDisposable
                 p[6].Value = t.Route;
                 _insert.ExecuteNonQuery();
                 var seq = SQLitePCL.raw.sqlite3_last_insert_rowid(_db.Handle);
-                committed.Add(new StoredMessage(seq, t.Target, t.Input, t.Priority, DateTimeOffset.FromUnixTimeMilliseconds(w.NowMs), ToTime(expires),
-                    w.Source, t.Route, w.Body, w.Properties, w.SystemProperties));
+                committed.Add((new StoredMessage(seq, t.Target, t.Input, t.Priority, DateTimeOffset.FromUnixTimeMilliseconds(w.NowMs), ToTime(expires),
+                    w.Source, t.Route, w.Body, w.Properties, w.SystemProperties), w.Sink));
             }
         }
 
@@ -463,44 +438,10 @@ internal sealed class HubStore : IDisposable
         _insert.Transaction = null;
         if (writes.Count > 0)
         {
-            Interlocked.Exchange(ref _dirty, 1);
+            _checkpointer.MarkDirty();
         }
 
         return committed;
-    }
-
-    /// <summary>
-    /// Copies the WAL into the database file every <paramref name="interval"/> from a second connection, so the fsyncs of a
-    /// checkpoint never hold up a commit (and so a PUBACK). Commits themselves only append to the WAL (synchronous=NORMAL).
-    /// </summary>
-    private async Task CheckpointLoopAsync(string path, TimeSpan interval, TimeProvider time, CancellationToken ct)
-    {
-        using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                await Task.Delay(interval, time, ct).ConfigureAwait(false);
-                if (Interlocked.Exchange(ref _dirty, 0) == 1)
-                {
-                    try
-                    {
-                        cmd.ExecuteNonQuery();
-                    }
-                    catch (SqliteException)
-                    {
-                        // Busy: the next round (or closing the store) checkpoints; the WAL keeps everything meanwhile.
-                        Interlocked.Exchange(ref _dirty, 1);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
     }
 
     private static DateTimeOffset ToTime(long ms) => ms >= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
@@ -508,7 +449,7 @@ internal sealed class HubStore : IDisposable
         : DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private sealed class PendingWrite(byte[] body, IReadOnlyDictionary<string, string> properties, IReadOnlyDictionary<string, string> systemProperties,
-        string propsJson, string sysJson, string source, IReadOnlyList<EnqueueTarget> targets, long nowMs)
+        string propsJson, string sysJson, string source, IReadOnlyList<EnqueueTarget> targets, long nowMs, ICommitSink sink)
     {
         public byte[] Body { get; } = body;
 
@@ -525,6 +466,8 @@ internal sealed class HubStore : IDisposable
         public IReadOnlyList<EnqueueTarget> Targets { get; } = targets;
 
         public long NowMs { get; } = nowMs;
+
+        public ICommitSink Sink { get; } = sink;
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -17,7 +17,7 @@ internal sealed class TwinDocument
     /// <summary>IoT Hub style ETag: base64 of the 8-byte desired version (desired/tags changes move it; reported changes do not).</summary>
     public string ETag => "\"" + Convert.ToBase64String(BitConverter.GetBytes(DesiredVersion)) + "\"";
 
-    /// <summary>The twin as a module GETs it (§10.1).</summary>
+    /// <summary>The twin as a module GETs it (docs/protocol.md "Twins").</summary>
     public JsonObject ToModuleView() => new()
     {
         ["desired"] = WithVersion(Desired, DesiredVersion),
@@ -49,31 +49,6 @@ internal sealed class TwinDocument
             Reported = o["reported"]?.AsObject().DeepClone().AsObject() ?? [],
             ReportedVersion = o["reportedVersion"]?.GetValue<long>() ?? 1,
         };
-    }
-
-    /// <summary>JSON merge patch: objects merge recursively, <c>null</c> deletes, other values replace. Keys starting with <c>$</c> are ignored.</summary>
-    public static void Merge(JsonObject target, JsonObject patch)
-    {
-        foreach (var (key, value) in patch.ToList())
-        {
-            if (key.StartsWith('$'))
-            {
-                continue;
-            }
-
-            if (value is null)
-            {
-                target.Remove(key);
-            }
-            else if (value is JsonObject po && target[key] is JsonObject to)
-            {
-                Merge(to, po);
-            }
-            else
-            {
-                target[key] = value.DeepClone();
-            }
-        }
     }
 }
 

@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Edge.Deployment.Manifests;
+using ManifestCreateOptions = Edge.Deployment.Manifests.CreateOptions;
 
 namespace Edge.Hub.Supervisor;
 
@@ -27,57 +27,32 @@ internal sealed record CreateOptions(
     private const string Name = "createOptions";
 
     /// <summary>
-    /// Reads <c>createOptions</c>, <c>createOptions01</c>, <c>createOptions02</c>, … (edgeAgent's chunked value: chunks are
-    /// read in sequence until one is missing) from a module's <c>settings</c>. A template's unstringified object is accepted too.
+    /// Reads <c>createOptions</c>, <c>createOptions01</c>, <c>createOptions02</c>, … (edgeAgent's chunked value) from a module's
+    /// <c>settings</c>: the chunks are joined by the manifest format's own code (<see cref="ManifestCreateOptions.Join"/>, the rules
+    /// <c>edge manifest validate</c> applies), so the supervisor and the validator cannot disagree. A template's unstringified
+    /// object is accepted too.
     /// </summary>
     public static bool TryParse(JsonObject settings, out CreateOptions options, out string? error)
     {
         options = Empty;
         error = null;
-        var first = settings[Name];
-        if (first is null)
-        {
-            return true;
-        }
-
         JsonObject? root;
-        if (first is JsonObject obj)
+        if (settings[Name] is JsonObject obj)
         {
             root = obj;
         }
-        else if (first.GetValueKind() == JsonValueKind.String)
+        else
         {
-            var text = new StringBuilder(first.GetValue<string>());
-            var chunk = 1;
-            for (; chunk <= 99; chunk++)
+            var problems = new List<ManifestProblem>();
+            var text = ManifestCreateOptions.Join(settings, "$", problems);
+            if (problems.FirstOrDefault(p => p.Severity == ManifestSeverity.Error) is { } problem)
             {
-                var key = Name + chunk.ToString("00", CultureInfo.InvariantCulture);
-                if (settings[key] is not { } part)
-                {
-                    break;
-                }
-
-                if (part.GetValueKind() != JsonValueKind.String)
-                {
-                    error = $"{key} must be a string, got {part.GetValueKind().ToString().ToLowerInvariant()}";
-                    return false;
-                }
-
-                text.Append(part.GetValue<string>());
-            }
-
-            var stray = settings.Select(p => p.Key)
-                .Where(k => k.Length == Name.Length + 2 && k.StartsWith(Name, StringComparison.Ordinal) && int.TryParse(k.AsSpan(Name.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > chunk)
-                .Order(StringComparer.Ordinal)
-                .FirstOrDefault();
-            if (stray is not null)
-            {
-                error = $"{stray} follows a missing {Name}{chunk.ToString("00", CultureInfo.InvariantCulture)} (chunks are read in sequence)";
+                error = problem.Message;
                 return false;
             }
 
-            var json = text.ToString().Trim();
-            if (json.Length == 0 || json == "null")
+            var json = text?.Trim();
+            if (string.IsNullOrEmpty(json) || json == "null")
             {
                 return true;
             }
@@ -97,11 +72,6 @@ internal sealed record CreateOptions(
                 error = "expected a stringified JSON object";
                 return false;
             }
-        }
-        else
-        {
-            error = $"expected a string (stringified JSON), got {first.GetValueKind().ToString().ToLowerInvariant()}";
-            return false;
         }
 
         return TryRead(root, out options, out error);

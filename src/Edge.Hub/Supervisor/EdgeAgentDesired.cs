@@ -27,7 +27,7 @@ internal sealed record ModuleDefinition(
     CreateOptions CreateOptions,
     string Fingerprint);
 
-/// <summary>Parses and validates <c>$edgeAgent</c> desired properties (iothub-protocol.md §15) into module definitions.</summary>
+/// <summary>Parses and validates <c>$edgeAgent</c> desired properties (docs/protocol.md "$edgeAgent desired properties") into module definitions.</summary>
 internal static class EdgeAgentDesired
 {
     public const uint DefaultStartupOrder = uint.MaxValue;

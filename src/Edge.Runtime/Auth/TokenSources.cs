@@ -1,5 +1,5 @@
 using System.Text;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 
 namespace Edge.Runtime.Auth;
 

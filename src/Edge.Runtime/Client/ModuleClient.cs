@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Edge.Protocol;
 using Edge.Runtime.Diagnostics;
 using Edge.Runtime.Mqtt;
 using Edge.Runtime.Outbox;
@@ -690,7 +691,7 @@ internal sealed class ModuleClient : IModuleClient, IOutboxPublisher, IAsyncDisp
         }
 
         var merged = (JsonObject)_currentDesired.DeepClone();
-        DesiredSettings.Merge(merged, TwinDocuments.StripMetadata(patch));
+        JsonMergePatch.Apply(merged, TwinDocuments.StripMetadata(patch));
         await ApplyDesiredAsync(merged, version.Value, ct).ConfigureAwait(false);
     }
 

@@ -1,18 +1,18 @@
 using System.Globalization;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 
 namespace Edge.Runtime.Client;
 
-/// <summary>Topic names and property bags (docs/protocol.md, "MQTT CONNECT" and "Topics and property bags").</summary>
+/// <summary>The module side of IoT Hub's topics and property bags (docs/protocol.md; the names are <see cref="IoTHubTopics"/>'s).</summary>
 internal static class Topics
 {
     public const string ApiVersion = "2020-09-30";
-    public const string TwinResponses = "$iothub/twin/res/#";
-    public const string TwinResponsePrefix = "$iothub/twin/res/";
-    public const string DesiredPatches = "$iothub/twin/PATCH/properties/desired/#";
-    public const string DesiredPatchPrefix = "$iothub/twin/PATCH/properties/desired/";
-    public const string Methods = "$iothub/methods/POST/#";
-    public const string MethodPrefix = "$iothub/methods/POST/";
+    public const string TwinResponses = IoTHubTopics.TwinResponses;
+    public const string TwinResponsePrefix = IoTHubTopics.TwinResponsePrefix;
+    public const string DesiredPatches = IoTHubTopics.DesiredPatches;
+    public const string DesiredPatchPrefix = IoTHubTopics.DesiredPatchPrefix;
+    public const string Methods = IoTHubTopics.Methods;
+    public const string MethodPrefix = IoTHubTopics.MethodPrefix;
 
     /// <summary>Largest message edgeHub routes: body plus every property key and value, 256 KB, less 2 KB for the properties edgeHub adds.</summary>
     public const int MaxMessageSize = (256 * 1024) - 2048;

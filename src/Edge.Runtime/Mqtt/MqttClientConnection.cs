@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
 using System.Threading.Channels;
+using Edge.Protocol.Mqtt;
 
 namespace Edge.Runtime.Mqtt;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using Edge.Protocol;
 
 namespace Edge.Runtime;
 
@@ -36,7 +37,7 @@ public static class DesiredSettings
                 return false;
             }
 
-            Merge(merged, patch);
+            JsonMergePatch.Apply(merged, patch);
         }
 
         T? bound;
@@ -77,26 +78,6 @@ public static class DesiredSettings
     public static T Clone<T>(T settings, JsonTypeInfo<T> typeInfo)
         where T : class =>
         JsonSerializer.SerializeToNode(settings, typeInfo)!.Deserialize(typeInfo)!;
-
-    /// <summary>JSON merge patch (RFC 7396): objects merge, null deletes, anything else replaces.</summary>
-    public static void Merge(JsonObject target, JsonObject patch)
-    {
-        foreach (var (key, value) in patch)
-        {
-            if (value is null)
-            {
-                target.Remove(key);
-            }
-            else if (value is JsonObject po && target[key] is JsonObject to)
-            {
-                Merge(to, po);
-            }
-            else
-            {
-                target[key] = value.DeepClone();
-            }
-        }
-    }
 
     /// <summary>Settings are camelCase, case-insensitive on input, and an unknown key is an error (a typo must not pass silently).</summary>
     private static void CheckOptions(JsonSerializerOptions o)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Edge.Deployment.IoTHub;
-using Edge.Runtime.Protocol;
+using Edge.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;

@@ -1,17 +1,17 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Edge.Runtime.Mqtt;
+namespace Edge.Protocol.Mqtt;
 
 /// <summary>Quality of service of a PUBLISH (QoS 2 is never used: edgeHub does not support it).</summary>
-internal enum MqttQos
+public enum MqttQos
 {
     AtMostOnce = 0,
     AtLeastOnce = 1,
 }
 
 /// <summary>MQTT 3.1.1 control packet types (the high nibble of the fixed header).</summary>
-internal enum MqttPacketType
+public enum MqttPacketType
 {
     Connect = 1,
     ConnAck = 2,
@@ -29,7 +29,7 @@ internal enum MqttPacketType
     Disconnect = 14,
 }
 
-internal enum HeaderStatus
+public enum HeaderStatus
 {
     Complete,
     NeedMore,
@@ -40,7 +40,7 @@ internal enum HeaderStatus
 /// MQTT 3.1.1 wire format: the fixed header (type, flags, remaining length as a 1–4 byte varint), 2-byte big-endian lengths and
 /// packet ids, UTF-8 strings. Readers work on spans of one packet; writers append to a caller's buffer.
 /// </summary>
-internal static class MqttCodec
+public static class MqttCodec
 {
     /// <summary>The largest remaining length the 4-byte varint can carry (268,435,455).</summary>
     public const int MaxRemainingLength = 268_435_455;

@@ -1,12 +1,12 @@
 using System.Buffers;
 
-namespace Edge.Runtime.Mqtt;
+namespace Edge.Protocol.Mqtt;
 
 /// <summary>Encodes one packet into exactly <c>destination.Length</c> bytes.</summary>
-internal delegate void PacketEncoder<TState>(Span<byte> destination, TState state);
+public delegate void PacketEncoder<TState>(Span<byte> destination, TState state);
 
 /// <summary>What <see cref="MqttPacketWriter.Queue"/> did with a packet.</summary>
-internal enum QueueResult
+public enum QueueResult
 {
     Queued,
     Closed,
@@ -19,7 +19,7 @@ internal enum QueueResult
 /// runs inline in the caller that queued the first bytes until a write has to wait for the socket: no thread hand-off and
 /// one TLS record for many packets under load.
 /// </summary>
-internal sealed class MqttPacketWriter(Stream stream, int maxBacklog, Action<Exception> writeFailed)
+public sealed class MqttPacketWriter(Stream stream, int maxBacklog, Action<Exception> writeFailed)
 {
     private const int BufferSize = 8 * 1024;
     private readonly Lock _lock = new();

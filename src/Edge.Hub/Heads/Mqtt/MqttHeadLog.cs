@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace Edge.Hub.Broker;
+namespace Edge.Hub.Heads.Mqtt;
 
-/// <summary>Log messages of the hub's MQTT transport (EventIds 2100–2119; the hub's own are 2000–2099 in <c>Log</c>).</summary>
-internal static partial class BrokerLog
+/// <summary>Log messages of the hub's MQTT head (EventIds 2100–2119 but 2103; the hub's own are 2000–2099 and 2103 in <c>Log</c>).</summary>
+internal static partial class MqttHeadLog
 {
     [LoggerMessage(2100, LogLevel.Debug, "MQTT connection {Connection} ({ClientId}) closed: {Reason}")]
     public static partial void ConnectionClosed(ILogger logger, long connection, string clientId, string reason);
@@ -13,9 +13,6 @@ internal static partial class BrokerLog
 
     [LoggerMessage(2102, LogLevel.Information, "Client {ClientId} sent nothing for {Timeout} (keep-alive {KeepAlive}); connection closed")]
     public static partial void KeepAliveExpired(ILogger logger, string clientId, TimeSpan timeout, TimeSpan keepAlive);
-
-    [LoggerMessage(2103, LogLevel.Information, "Client {ClientId} connected again; its previous connection is closed")]
-    public static partial void TakenOver(ILogger logger, string clientId);
 
     [LoggerMessage(2104, LogLevel.Warning, "Handling a packet from {ClientId} failed; connection closed")]
     public static partial void PacketFailed(ILogger logger, string clientId, Exception exception);

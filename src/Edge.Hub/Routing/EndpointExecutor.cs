@@ -4,28 +4,18 @@ using Microsoft.Extensions.Logging;
 
 namespace Edge.Hub.Routing;
 
-internal enum DeliveryResult
-{
-    Delivered,
-
-    /// <summary>The endpoint cannot take messages now (offline, not connected, not subscribed): keep them, wait for a change.</summary>
-    Unavailable,
-
-    /// <summary>Delivery was attempted and not acknowledged in time: deliver the same message again.</summary>
-    Retry,
-}
-
 /// <summary>
-/// Drains the store for one target (<c>$upstream</c> or one module) in priority then arrival order, with up to a window of
-/// deliveries outstanding, deleting a message only after the endpoint took it. Expired messages are dropped (counted), never delivered.
+/// The endpoint executor of one target (<c>$upstream</c> or one module; edgeHub: <c>StoringAsyncEndpointExecutor</c>): drains the
+/// message store for it in priority then arrival order into its <see cref="IEndpoint"/>, with up to a window of deliveries
+/// outstanding, deleting a message only after the endpoint took it. Expired messages are dropped (counted), never delivered.
 /// </summary>
 /// <remarks>
 /// Messages come from two places: a read of the store (at start, for a backlog, after a failed delivery or an idle interval) and,
 /// once a read has returned the whole queue, the store's commits handed over in memory (<see cref="Offer"/>), so a caught-up
-/// dispatcher never reads back what was just written. Both feed one priority queue ordered like the store (priority, then
+/// executor never reads back what was just written. Both feed one priority queue ordered like the store (priority, then
 /// seq); if it grows past a bound, the in-memory feed is dropped and the store is read again.
 /// </remarks>
-internal sealed class EndpointDispatcher : IAsyncDisposable
+internal sealed class EndpointExecutor : IAsyncDisposable
 {
     private const int ReadBatch = 64;
     private const int MaxBuffered = 1024;
@@ -35,7 +25,7 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
 
     private readonly string _target;
     private readonly HubStore _store;
-    private readonly Func<StoredMessage, CancellationToken, Task<Task<DeliveryResult>>> _deliver;
+    private readonly IEndpoint _endpoint;
     private readonly int _window;
     private readonly HubCounters _counters;
     private readonly TimeProvider _time;
@@ -53,22 +43,22 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
     private long _readyBytes;
     private bool _live;
 
-    /// <summary>Starts the dispatcher for one target.</summary>
+    /// <summary>Starts the executor for one target.</summary>
     /// <param name="target"><c>$upstream</c> or a module id.</param>
     /// <param name="store">The message store.</param>
-    /// <param name="deliver">Starts delivering one message; the inner task is its outcome (e.g. the PUBACK).</param>
+    /// <param name="endpoint">Where the messages go.</param>
     /// <param name="window">How many deliveries may be outstanding at once (1 = strictly one at a time).</param>
     /// <param name="counters">Hub counters.</param>
     /// <param name="time">Time source.</param>
     /// <param name="idle">Re-check interval while nothing is deliverable.</param>
     /// <param name="logger">Logger.</param>
-    public EndpointDispatcher(string target, HubStore store, Func<StoredMessage, CancellationToken, Task<Task<DeliveryResult>>> deliver, int window,
+    public EndpointExecutor(string target, HubStore store, IEndpoint endpoint, int window,
         HubCounters counters, TimeProvider time, TimeSpan idle, ILogger logger)
     {
         _window = window;
         _target = target;
         _store = store;
-        _deliver = deliver;
+        _endpoint = endpoint;
         _counters = counters;
         _time = time;
         _idle = idle;
@@ -77,14 +67,14 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Wakes the dispatcher for a change that is not a new message (a client connected or subscribed, upstream came back):
-    /// a waiting dispatcher re-reads its queue; one that is delivering keeps its window open.
+    /// Wakes the executor for a change that is not a new message (a client connected or subscribed, upstream came back):
+    /// a waiting executor re-reads its queue; one that is delivering keeps its window open.
     /// </summary>
     public void Wake() => _signal.Writer.TryWrite(true);
 
     /// <summary>
-    /// A message for this target was committed (called by the store in commit order). A caught-up dispatcher takes it in
-    /// memory; otherwise it is read from the store later. A dispatcher delivering a less urgent backlog batch stops after the
+    /// A message for this target was committed (called by the store in commit order). A caught-up executor takes it in
+    /// memory; otherwise it is read from the store later. A executor delivering a less urgent backlog batch stops after the
     /// current deliveries and re-reads the queue head.
     /// </summary>
     public void Offer(StoredMessage message)
@@ -195,9 +185,9 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
         }
     }
 
-    private async Task<DeliveryResult> CompleteAsync((StoredMessage Message, Task<DeliveryResult> Outcome) delivery, CancellationToken ct)
+    private async Task<DeliveryResult> CompleteAsync((StoredMessage Message, Delivery Delivery) delivery, CancellationToken ct)
     {
-        var result = await delivery.Outcome.ConfigureAwait(false);
+        var result = await delivery.Delivery.Outcome.ConfigureAwait(false);
         switch (result)
         {
             case DeliveryResult.Delivered:
@@ -219,7 +209,7 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
     }
 
     /// <summary>Waits for every outstanding delivery; returns the first outcome that was not a delivery (or Delivered).</summary>
-    private async Task<DeliveryResult> DrainAsync(Queue<(StoredMessage Message, Task<DeliveryResult> Outcome)> inFlight, CancellationToken ct)
+    private async Task<DeliveryResult> DrainAsync(Queue<(StoredMessage Message, Delivery Delivery)> inFlight, CancellationToken ct)
     {
         var stop = DeliveryResult.Delivered;
         while (inFlight.Count > 0)
@@ -233,7 +223,7 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken ct)
     {
-        var inFlight = new Queue<(StoredMessage Message, Task<DeliveryResult> Outcome)>();
+        var inFlight = new Queue<(StoredMessage Message, Delivery Delivery)>();
         var read = true;
         while (!ct.IsCancellationRequested)
         {
@@ -321,7 +311,7 @@ internal sealed class EndpointDispatcher : IAsyncDisposable
                         continue;
                     }
 
-                    inFlight.Enqueue((next, await _deliver(next, ct).ConfigureAwait(false)));
+                    inFlight.Enqueue((next, await _endpoint.StartAsync(next, ct).ConfigureAwait(false)));
                     while (inFlight.Count >= _window && stop == DeliveryResult.Delivered)
                     {
                         stop = await CompleteAsync(inFlight.Dequeue(), ct).ConfigureAwait(false);

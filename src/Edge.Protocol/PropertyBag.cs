@@ -1,10 +1,11 @@
 using System.Text;
 
-namespace Edge.Runtime.Protocol;
+namespace Edge.Protocol;
 
 /// <summary>
 /// The property bag that IoT Hub and edgeHub carry in the last topic segment: <c>k1=v1&amp;k2=v2</c>,
-/// keys and values escaped with <see cref="Uri.EscapeDataString(string)"/> (iothub-protocol.md §6).
+/// keys and values escaped with <see cref="Uri.EscapeDataString(string)"/> (docs/protocol.md "Property bags"; Microsoft's
+/// "Communicate with an IoT hub using the MQTT protocol", "Sending device-to-cloud messages").
 /// </summary>
 public static class PropertyBag
 {

@@ -1,12 +1,12 @@
 using System.Buffers;
 
-namespace Edge.Runtime.Mqtt;
+namespace Edge.Protocol.Mqtt;
 
 /// <summary>Handles one packet; <paramref name="body"/> is valid only until the call returns (copy before awaiting). False stops reading.</summary>
-internal delegate ValueTask<bool> PacketHandler(byte header, ReadOnlySpan<byte> body);
+public delegate ValueTask<bool> PacketHandler(byte header, ReadOnlySpan<byte> body);
 
 /// <summary>Why <see cref="MqttPacketReader.RunAsync"/> returned.</summary>
-internal enum ReadEnd
+public enum ReadEnd
 {
     /// <summary>The peer closed the stream.</summary>
     Closed,
@@ -25,7 +25,7 @@ internal enum ReadEnd
 /// The receive side of one MQTT connection (client or hub): packets are parsed straight from a pooled read buffer, several per
 /// TLS record or one across many reads, and handed to the handler one at a time.
 /// </summary>
-internal sealed class MqttPacketReader(Stream stream, int maxPacketBytes, Action onBytesRead)
+public sealed class MqttPacketReader(Stream stream, int maxPacketBytes, Action onBytesRead)
 {
     private const int BufferSize = 32 * 1024;
     private const int MinReadSpace = 16 * 1024;

@@ -3,10 +3,11 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Edge.Runtime.Protocol;
+namespace Edge.Protocol;
 
 /// <summary>
-/// Shared access signatures as IoT Hub and edgeHub use them (iothub-protocol.md §3):
+/// Shared access signatures as IoT Hub and edgeHub use them (docs/protocol.md "SAS tokens";
+/// Microsoft's "Control access to IoT Hub with shared access signatures"):
 /// <c>SharedAccessSignature sr={resource}&amp;sig={signature}&amp;se={expiry}[&amp;skn={policy}]</c>.
 /// </summary>
 public sealed record SasToken(string Resource, string Signature, long ExpiresAtUnixSeconds, string? PolicyName)

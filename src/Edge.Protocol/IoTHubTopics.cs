@@ -1,14 +1,53 @@
-using Edge.Runtime.Protocol;
+namespace Edge.Protocol;
 
-namespace Edge.Hub.Broker;
+/// <summary>
+/// A telemetry PUBLISH parsed against edgeHub's inbound topic templates (docs/protocol.md "Topics and property bags"): the device, the module (null
+/// for a device) and the property bag in wire order.
+/// </summary>
+public sealed record TelemetryTopic(string DeviceId, string? ModuleId, IReadOnlyList<KeyValuePair<string, string?>> Properties);
 
-/// <summary>A telemetry PUBLISH parsed against edgeHub's inbound templates (iothub-protocol.md §7).</summary>
-internal sealed record TelemetryTopic(string DeviceId, string? ModuleId, List<KeyValuePair<string, string?>> Properties);
-
-/// <summary>Topic parsing and the property-name mapping between the wire (§6.3) and edgeHub's internal names.</summary>
-internal static class TopicParser
+/// <summary>
+/// IoT Hub's MQTT topic names as edgeHub speaks them (docs/protocol.md "Topics and property bags"; Microsoft's "Communicate with an IoT hub using
+/// the MQTT protocol"; edgeHub's <c>Microsoft.Azure.Devices.Edge.Hub.Mqtt</c> templates): the twin and method filters, telemetry
+/// parsing, and the mapping between the wire's system-property keys and edgeHub's internal names.
+/// </summary>
+public static class IoTHubTopics
 {
-    /// <summary>Wire key → edgeHub internal system-property name (SystemProperties.cs).</summary>
+    /// <summary>The subscription for twin responses.</summary>
+    public const string TwinResponses = "$iothub/twin/res/#";
+
+    /// <summary>The prefix of a twin response: <c>$iothub/twin/res/{status}/?$rid={rid}[&amp;$version={n}]</c>.</summary>
+    public const string TwinResponsePrefix = "$iothub/twin/res/";
+
+    /// <summary>The subscription for desired-property patches.</summary>
+    public const string DesiredPatches = "$iothub/twin/PATCH/properties/desired/#";
+
+    /// <summary>The prefix of a desired-property patch: <c>$iothub/twin/PATCH/properties/desired/?$version={n}</c>.</summary>
+    public const string DesiredPatchPrefix = "$iothub/twin/PATCH/properties/desired/";
+
+    /// <summary>The prefix of a twin GET request: <c>$iothub/twin/GET/?$rid={rid}</c>.</summary>
+    public const string TwinGetPrefix = "$iothub/twin/GET/";
+
+    /// <summary>The prefix of a reported-properties patch: <c>$iothub/twin/PATCH/properties/reported/?$rid={rid}</c>.</summary>
+    public const string ReportedPatchPrefix = "$iothub/twin/PATCH/properties/reported/";
+
+    /// <summary>The subscription for direct method requests.</summary>
+    public const string Methods = "$iothub/methods/POST/#";
+
+    /// <summary>The prefix of a direct method request: <c>$iothub/methods/POST/{name}/?$rid={rid}</c>.</summary>
+    public const string MethodPrefix = "$iothub/methods/POST/";
+
+    /// <summary>The prefix of a direct method response: <c>$iothub/methods/res/{status}/?$rid={rid}</c>.</summary>
+    public const string MethodResponsePrefix = "$iothub/methods/res/";
+
+    /// <summary>The topic a module input receives: <c>devices/{device}/modules/{module}/inputs/{input}/{bag}</c>.</summary>
+    public static string ModuleInput(string deviceId, string moduleId, string input, string bag) =>
+        $"devices/{deviceId}/modules/{moduleId}/inputs/{input}/{bag}";
+
+    /// <summary>The subscription that carries a module's inputs (edgeHub: <c>^devices/.+/modules/.+/#$</c>).</summary>
+    public static string ModuleMessages(string deviceId, string moduleId) => $"devices/{deviceId}/modules/{moduleId}/#";
+
+    /// <summary>Wire key → edgeHub internal system-property name (edgeHub <c>Microsoft.Azure.Devices.Edge.Hub.Core/SystemProperties.cs</c>).</summary>
     public static readonly IReadOnlyDictionary<string, string> WireToSystem = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["$.mid"] = "messageId",
@@ -29,7 +68,7 @@ internal static class TopicParser
         ["ack"] = "ack",
     };
 
-    /// <summary>Internal name → wire key for delivery to a module input (§8). outputName and enqueued time are not forwarded.</summary>
+    /// <summary>Internal name → wire key for delivery to a module input (docs/protocol.md "Module inputs"). outputName and enqueued time are not forwarded.</summary>
     public static readonly IReadOnlyDictionary<string, string> SystemToWire = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["messageId"] = "$.mid",

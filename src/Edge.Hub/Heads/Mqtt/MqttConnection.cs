@@ -3,17 +3,23 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
-using Edge.Runtime.Mqtt;
+using Edge.Hub.IoTHub;
+using Edge.Protocol.Mqtt;
 
-namespace Edge.Hub.Broker;
+namespace Edge.Hub.Heads.Mqtt;
+
+// Over 500 lines on purpose: this is one connection's whole MQTT 3.1.1 state machine (CONNECT, PUBLISH, SUBSCRIBE/UNSUBSCRIBE,
+// keep-alive, the send side). Every handler runs on the connection's read loop and shares its state (writer, session, close
+// reason); what is separable is elsewhere: the PUBACK queue (HeldPubAcks), the codec (Edge.Protocol), IoT Hub's rules (IoTHubProtocol).
 
 /// <summary>
-/// One MQTT 3.1.1 connection over TLS. The read loop parses packets straight from a pooled buffer (several per TLS record, or one
+/// One MQTT 3.1.1 connection over TLS: the wire protocol only; what a packet means for the hub (who may connect, publish or
+/// subscribe, where a message goes) is decided by <see cref="IoTHubProtocol"/>. The read loop parses packets straight from a pooled buffer (several per TLS record, or one
 /// spread over many reads) and handles them in order; everything sent to the client is appended to one buffer and written by a
 /// single writer, started inline by whoever queues the first bytes, so packets that queue up while a write is in progress go out
 /// together in the next TLS write. PUBACKs to a publisher leave in arrival order, each only once its message is stored.
 /// </summary>
-internal sealed class MqttConnection : IDisposable
+internal sealed class MqttConnection : IClientLink, IDisposable
 {
     private const int MaxSendBacklog = 64 * 1024 * 1024;
 
@@ -22,11 +28,11 @@ internal sealed class MqttConnection : IDisposable
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxKeepAliveTimeout = TimeSpan.FromMinutes(10);
 
-    private readonly MqttBroker _broker;
+    private readonly MqttHead _head;
+    private readonly IoTHubProtocol _iotHub;
     private readonly Socket _socket;
     private readonly long _id;
     private readonly CancellationTokenSource _closing = new();
-    private readonly Action _drainAcks;
     private SslStream? _ssl;
     private ITimer? _timer;
     private TimeSpan _idleLimit = ConnectTimeout;
@@ -40,17 +46,15 @@ internal sealed class MqttConnection : IDisposable
     // Send side: created once TLS is up.
     private MqttPacketWriter? _writer;
 
-    // PUBACKs held until their message is stored, in arrival order, under _ackLock.
-    private readonly Lock _ackLock = new();
-    private readonly Queue<(ushort Id, Task Stored)> _acks = new();
-    private bool _ackWatching;
+    // PUBACKs held until their message is stored: created with the writer.
+    private HeldPubAcks? _heldAcks;
 
-    public MqttConnection(MqttBroker broker, Socket socket, long id)
+    public MqttConnection(MqttHead head, Socket socket, long id)
     {
-        _broker = broker;
+        _head = head;
+        _iotHub = head.IoTHub;
         _socket = socket;
         _id = id;
-        _drainAcks = OnHeadStored;
     }
 
     /// <summary>Completes when the connection is closed and the hub has forgotten it.</summary>
@@ -87,7 +91,7 @@ internal sealed class MqttConnection : IDisposable
     public void Dispose() => Abort("disposed");
 
     /// <summary>Queues a PUBLISH; false when the connection is closed (or its client stopped reading).</summary>
-    public bool SendPublish(string topic, byte[] payload, MqttQos qos, ushort packetId)
+    public bool Send(string topic, byte[] payload, MqttQos qos, ushort packetId)
     {
         var topicBytes = Encoding.UTF8.GetByteCount(topic);
         if (topicBytes > ushort.MaxValue)
@@ -103,7 +107,7 @@ internal sealed class MqttConnection : IDisposable
                 MqttCodec.WritePublish(span, s.topic, s.qos, s.packetId, s.payload, s.remaining));
         if (result == QueueResult.Full)
         {
-            BrokerLog.SendBacklog(_broker.Logger, _clientId, writer!.Backlog);
+            MqttHeadLog.SendBacklog(_head.Logger, _clientId, writer!.Backlog);
             Abort("client not reading");
         }
 
@@ -115,20 +119,21 @@ internal sealed class MqttConnection : IDisposable
         var reason = "closed by the client";
         try
         {
-            _lastActivity = _broker.Time.GetTimestamp();
-            _timer = _broker.Time.CreateTimer(static s => ((MqttConnection)s!).OnTimer(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            _lastActivity = _head.Time.GetTimestamp();
+            _timer = _head.Time.CreateTimer(static s => ((MqttConnection)s!).OnTimer(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
             if (IsClosed)
             {
                 return;
             }
 
             _ssl = new SslStream(new NetworkStream(_socket, ownsSocket: true), leaveInnerStreamOpen: false);
-            await _ssl.AuthenticateAsServerAsync(_broker.SslOptions!, _closing.Token).ConfigureAwait(false);
+            await _ssl.AuthenticateAsServerAsync(_head.SslOptions!, _closing.Token).ConfigureAwait(false);
             _writer = new MqttPacketWriter(_ssl, MaxSendBacklog, ex =>
             {
-                Log.DeliveryConnectionLost(_broker.Logger, _clientId, ex.Message);
+                Log.DeliveryConnectionLost(_head.Logger, _clientId, ex.Message);
                 Abort("write failed: " + ex.Message);
             });
+            _heldAcks = new HeldPubAcks(_writer, OnStoreFailed);
             if (IsClosed)
             {
                 _writer.Close();
@@ -143,24 +148,25 @@ internal sealed class MqttConnection : IDisposable
         }
         catch (Exception ex)
         {
-            BrokerLog.PacketFailed(_broker.Logger, _clientId, ex);
+            MqttHeadLog.PacketFailed(_head.Logger, _clientId, ex);
             reason = ex.Message;
         }
         finally
         {
             Abort(reason);
             _timer?.Dispose();
-            ObserveHeldAcks();
-            _broker.Detach(this, _state);
+            _heldAcks?.Forget();
+            _head.Forget(this);
+            _iotHub.Detached(this, _state);
             _ssl?.Dispose();
             _closing.Dispose();
-            BrokerLog.ConnectionClosed(_broker.Logger, _id, _clientId, _closeReason ?? reason);
+            MqttHeadLog.ConnectionClosed(_head.Logger, _id, _clientId, _closeReason ?? reason);
         }
     }
 
     private async Task<string> ReadLoopAsync(SslStream ssl)
     {
-        var reader = new MqttPacketReader(ssl, _broker.MaxPacketBytes, () => Volatile.Write(ref _lastActivity, _broker.Time.GetTimestamp()));
+        var reader = new MqttPacketReader(ssl, _iotHub.MaxPacketBytes, () => Volatile.Write(ref _lastActivity, _head.Time.GetTimestamp()));
         switch (await reader.RunAsync(Handle).ConfigureAwait(false))
         {
             case ReadEnd.Closed:
@@ -169,8 +175,8 @@ internal sealed class MqttConnection : IDisposable
                 Malformed("remaining length over 4 bytes");
                 return _closeReason!;
             case ReadEnd.TooLarge:
-                BrokerLog.PacketTooLarge(_broker.Logger, _clientId, reader.LastLength, _broker.MaxPacketBytes);
-                _broker.Counters.Refused((reader.LastHeader >> 4) == (int)MqttPacketType.Publish ? "oversize" : "malformed-packet");
+                MqttHeadLog.PacketTooLarge(_head.Logger, _clientId, reader.LastLength, _iotHub.MaxPacketBytes);
+                _head.Counters.Refused((reader.LastHeader >> 4) == (int)MqttPacketType.Publish ? "oversize" : "malformed-packet");
                 return _closeReason = "packet too large";
             default:
                 return _closeReason ?? "closed by the hub";
@@ -240,8 +246,8 @@ internal sealed class MqttConnection : IDisposable
 
         if (protocol != "MQTT" || level != 4)
         {
-            BrokerLog.UnsupportedProtocol(_broker.Logger, _clientId, level);
-            _broker.Counters.Refused("unsupported-protocol");
+            MqttHeadLog.UnsupportedProtocol(_head.Logger, _clientId, level);
+            _head.Counters.Refused("unsupported-protocol");
             return new ValueTask<bool>(RefuseConnectAsync(0x01, "unsupported protocol level"));
         }
 
@@ -290,10 +296,8 @@ internal sealed class MqttConnection : IDisposable
         }
 
         _clientId = clientId;
-        if (!_broker.Authenticator.TryAuthenticate(clientId, username, password, out var identity, out var reason))
+        if (!_iotHub.TryAuthenticate(clientId, username, password, out var identity, out var reason))
         {
-            _broker.Counters.Refused(reason);
-            Log.ConnectRefused(_broker.Logger, clientId, reason);
             return new ValueTask<bool>(RefuseConnectAsync(0x05, "not authorized: " + reason));
         }
 
@@ -310,10 +314,10 @@ internal sealed class MqttConnection : IDisposable
             ChangeTimer(Timeout.InfiniteTimeSpan);
         }
 
-        var state = _broker.Attach(this, identity, clean, out var sessionPresent);
+        var state = _iotHub.Attach(this, identity, clean, out var sessionPresent);
         _state = state;
         SendControl(0x20, 2, sessionPresent ? (byte)1 : (byte)0, 0);
-        _broker.Connected(this, state);
+        _iotHub.Connected(this, state);
         return new ValueTask<bool>(true);
     }
 
@@ -349,103 +353,38 @@ internal sealed class MqttConnection : IDisposable
 
         if (qos == 2)
         {
-            return new ValueTask<bool>(Refuse(topic, "qos2"));
+            // IoT Hub offers at most and at least once; edgeHub closes the connection of a QoS 2 publisher.
+            return new ValueTask<bool>(Refused(_iotHub.Refuse(_state!, topic, "qos2")));
         }
 
-        var payload = body[o..];
-        var id = _state!.Identity;
-        var handler = _broker.Handler;
-        if (topic.StartsWith("devices/", StringComparison.Ordinal))
+        var inbound = _iotHub.Publish(_state!, topic, body[o..], retain, _closing.Token);
+        switch (inbound.Kind)
         {
-            if (!TopicParser.TryParseTelemetry(topic, out var parsed, out var badBag))
-            {
-                if (badBag)
+            case InboundKind.Refused:
+                return new ValueTask<bool>(Refused(inbound));
+            case InboundKind.Handled:
+                return new ValueTask<bool>(ThenAckAsync(inbound.Completion, qos, packetId));
+            case InboundKind.Stored:
+                var stored = inbound.Completion;
+                if (qos == 0)
                 {
-                    return new ValueTask<bool>(Refuse(topic, "malformed-property-bag"));
+                    return stored.IsCompletedSuccessfully ? new ValueTask<bool>(true) : new ValueTask<bool>(AwaitStoredAsync(stored));
                 }
 
-                return new ValueTask<bool>(Drop(topic, qos, packetId));
-            }
-
-            if (!string.Equals(parsed!.DeviceId, id.DeviceId, StringComparison.Ordinal) ||
-                !string.Equals(parsed.ModuleId, id.ModuleId, StringComparison.Ordinal))
-            {
-                return new ValueTask<bool>(Refuse(topic, "publish-as-other"));
-            }
-
-            var size = payload.Length;
-            foreach (var (k, v) in parsed.Properties)
-            {
-                size += k.Length + (v?.Length ?? 0);
-            }
-
-            // edgeHub also counts the system properties it adds (connection ids, enqueued time, message id).
-            size += 64 + id.DeviceId.Length + (id.ModuleId?.Length ?? 0);
-            if (size > _broker.Options.MaxMessageBytes)
-            {
-                return new ValueTask<bool>(Refuse(topic, "oversize"));
-            }
-
-            var stored = handler.OnTelemetryAsync(id, parsed, payload.ToArray(), retain, _closing.Token);
-            if (qos == 0)
-            {
-                return stored.IsCompletedSuccessfully ? new ValueTask<bool>(true) : new ValueTask<bool>(AwaitStoredAsync(stored));
-            }
-
-            // Pipelined: the read loop goes on with the next PUBLISH (whose rows can share the commit) while the PUBACK of this
-            // one waits for its rows to be committed.
-            var held = QueueAck(packetId, stored);
-            return held >= MaxHeldAcks && !stored.IsCompleted ? new ValueTask<bool>(PaceAsync(stored)) : new ValueTask<bool>(true);
-        }
-
-        if (topic.StartsWith("$iothub/twin/GET/", StringComparison.Ordinal))
-        {
-            var rid = TopicParser.QueryValue(topic, "$rid");
-            if (string.IsNullOrEmpty(rid))
-            {
-                return new ValueTask<bool>(RejectTwinRequest(topic, qos, packetId));
-            }
-
-            return new ValueTask<bool>(ThenAckAsync(handler.OnTwinGetAsync(id, rid, _closing.Token), qos, packetId));
-        }
-
-        if (topic.StartsWith("$iothub/twin/PATCH/properties/reported/", StringComparison.Ordinal))
-        {
-            var rid = TopicParser.QueryValue(topic, "$rid");
-            if (string.IsNullOrEmpty(rid))
-            {
-                return new ValueTask<bool>(RejectTwinRequest(topic, qos, packetId));
-            }
-
-            return new ValueTask<bool>(ThenAckAsync(handler.OnReportedPatchAsync(id, rid, payload.ToArray(), _closing.Token), qos, packetId));
-        }
-
-        if (topic.StartsWith("$iothub/methods/res/", StringComparison.Ordinal))
-        {
-            var parts = topic.Split('/');
-            var rid = TopicParser.QueryValue(topic, "$rid");
-            if (parts.Length >= 4 && int.TryParse(parts[3], out var status) && !string.IsNullOrEmpty(rid))
-            {
-                handler.OnMethodResponse(id, status, rid, payload.ToArray());
+                // Pipelined: the read loop goes on with the next PUBLISH (whose rows can share the commit) while the PUBACK of this
+                // one waits for its rows to be committed.
+                var held = QueueAck(packetId, stored);
+                return held >= MaxHeldAcks && !stored.IsCompleted ? new ValueTask<bool>(PaceAsync(stored)) : new ValueTask<bool>(true);
+            default:
                 return new ValueTask<bool>(Ack(qos, packetId));
-            }
         }
-
-        return new ValueTask<bool>(Drop(topic, qos, packetId));
     }
 
-    private bool Drop(string topic, int qos, ushort packetId)
+    /// <summary>A refused PUBLISH (counted and logged by the IoT Hub layer): the connection closes before any PUBACK for it.</summary>
+    private bool Refused(Inbound refused)
     {
-        _broker.Counters.Dropped("unknown-topic");
-        Log.UnknownTopic(_broker.Logger, _clientId, topic);
-        return Ack(qos, packetId);
-    }
-
-    private bool RejectTwinRequest(string topic, int qos, ushort packetId)
-    {
-        _broker.Counters.Dropped("twin-request-without-rid");
-        Log.TwinRequestRejected(_broker.Logger, _clientId, topic, 400, "missing $rid");
-        return Ack(qos, packetId);
+        _closeReason = "publish refused: " + refused.Reason;
+        return false;
     }
 
     private bool Ack(int qos, ushort packetId)
@@ -473,7 +412,7 @@ internal sealed class MqttConnection : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !IsClosed)
         {
-            Log.StoreFailed(_broker.Logger, _clientId, ex);
+            Log.StoreFailed(_head.Logger, _clientId, ex);
             _closeReason = "store failed";
             return false;
         }
@@ -486,19 +425,10 @@ internal sealed class MqttConnection : IDisposable
         return !IsClosed;
     }
 
-    /// <summary>Refuses a PUBLISH the way edgeHub does: counted, logged, the connection closed before any PUBACK for it.</summary>
-    private bool Refuse(string topic, string reason)
-    {
-        _broker.Counters.Refused(reason);
-        Log.PublishRefused(_broker.Logger, _clientId, topic, reason);
-        _closeReason = "publish refused: " + reason;
-        return false;
-    }
-
     private bool Malformed(string reason)
     {
-        _broker.Counters.Refused("malformed-packet");
-        BrokerLog.MalformedPacket(_broker.Logger, _clientId, reason);
+        _head.Counters.Refused("malformed-packet");
+        MqttHeadLog.MalformedPacket(_head.Logger, _clientId, reason);
         _closeReason = "malformed packet: " + reason;
         return false;
     }
@@ -525,18 +455,8 @@ internal sealed class MqttConnection : IDisposable
                 return Malformed("bad SUBSCRIBE QoS");
             }
 
-            byte code;
-            if (!MqttBroker.IsAllowedFilter(_state!.Identity, filter))
-            {
-                _broker.Counters.Refused("subscribe-not-authorized");
-                Log.SubscribeRefused(_broker.Logger, _clientId, filter, "not this client's topic");
-                code = 0x80;
-            }
-            else
-            {
-                // PG grants QoS 1 for a QoS 2 subscription.
-                code = Math.Min(requested, (byte)1);
-            }
+            // Refused (0x80) or QoS 1 at most: the Protocol Gateway grants QoS 1 for a QoS 2 subscription.
+            var code = _iotHub.MaySubscribe(_state!, filter) ? Math.Min(requested, (byte)1) : (byte)0x80;
 
             granted.Add((filter, code));
         }
@@ -561,7 +481,7 @@ internal sealed class MqttConnection : IDisposable
         {
             if (code != 0x80)
             {
-                _broker.SetSubscription(_state!, filter, true);
+                _iotHub.SetSubscription(_state!, filter, true);
             }
         }
 
@@ -589,108 +509,24 @@ internal sealed class MqttConnection : IDisposable
 
         foreach (var filter in filters)
         {
-            _broker.SetSubscription(_state!, filter, false);
+            _iotHub.SetSubscription(_state!, filter, false);
         }
 
         SendControl(0xB0, 2, (byte)(packetId >> 8), (byte)packetId);
         return true;
     }
 
-    // ---------------------------------------------------------------- PUBACKs held until stored
+    private int QueueAck(ushort packetId, Task stored) => _heldAcks!.Queue(packetId, stored);
 
-    /// <summary>Queues the PUBACK of <paramref name="packetId"/> behind the earlier ones; returns how many are waiting.</summary>
-    private int QueueAck(ushort packetId, Task stored)
+    /// <summary>A held message's store failed: no PUBACK for it (nor for later ones), the client resends after reconnecting.</summary>
+    private void OnStoreFailed(Exception failure)
     {
-        int count;
-        lock (_ackLock)
+        if (!IsClosed)
         {
-            _acks.Enqueue((packetId, stored));
-            count = _acks.Count;
+            Log.StoreFailed(_head.Logger, _clientId, failure);
         }
 
-        DrainAcks();
-        return count;
-    }
-
-    private void OnHeadStored()
-    {
-        lock (_ackLock)
-        {
-            _ackWatching = false;
-        }
-
-        DrainAcks();
-    }
-
-    /// <summary>Sends the PUBACKs at the head of the queue whose messages are stored (in one write); watches the first that is not.</summary>
-    private void DrainAcks()
-    {
-        Task? watch = null;
-        Exception? failure = null;
-        var sent = false;
-        lock (_ackLock)
-        {
-            if (_ackWatching)
-            {
-                return;
-            }
-
-            while (_acks.TryPeek(out var head))
-            {
-                if (!head.Stored.IsCompleted)
-                {
-                    _ackWatching = true;
-                    watch = head.Stored;
-                    break;
-                }
-
-                _acks.Dequeue();
-                if (!head.Stored.IsCompletedSuccessfully)
-                {
-                    failure = head.Stored.Exception?.GetBaseException() ?? new OperationCanceledException("store cancelled");
-                    break;
-                }
-
-                if (_writer!.Queue(4, head.Id, static (span, id) => MqttCodec.WritePubAck(span, id)) != QueueResult.Queued)
-                {
-                    return;
-                }
-
-                sent = true;
-            }
-        }
-
-        if (sent)
-        {
-            _writer!.Flush();
-        }
-
-        if (failure is not null)
-        {
-            // No PUBACK for it (nor for later ones): the client resends after reconnecting.
-            if (!IsClosed)
-            {
-                Log.StoreFailed(_broker.Logger, _clientId, failure);
-            }
-
-            Abort("store failed");
-            return;
-        }
-
-        watch?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_drainAcks);
-    }
-
-    /// <summary>The connection ended: nobody waits for these PUBACKs any more; observe failed stores (no unobserved task exceptions).</summary>
-    private void ObserveHeldAcks()
-    {
-        lock (_ackLock)
-        {
-            while (_acks.TryDequeue(out var a))
-            {
-                _ = a.Stored.ContinueWith(static f => _ = f.Exception, CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
-        }
+        Abort("store failed");
     }
 
     // ---------------------------------------------------------------- send side
@@ -721,7 +557,7 @@ internal sealed class MqttConnection : IDisposable
 
     private void OnTimer()
     {
-        var idle = _broker.Time.GetElapsedTime(Volatile.Read(ref _lastActivity));
+        var idle = _head.Time.GetElapsedTime(Volatile.Read(ref _lastActivity));
         if (idle <= _idleLimit || IsClosed)
         {
             return;
@@ -733,7 +569,7 @@ internal sealed class MqttConnection : IDisposable
             return;
         }
 
-        BrokerLog.KeepAliveExpired(_broker.Logger, _clientId, _idleLimit, _keepAlive);
+        MqttHeadLog.KeepAliveExpired(_head.Logger, _clientId, _idleLimit, _keepAlive);
         Abort("keep-alive expired");
     }
 
