@@ -30,6 +30,7 @@ internal sealed class ConditionCompiler
     private readonly RouteCompilerFlags _flags;
     private readonly List<(string Problem, int Column)> _errors = [];
     private int _pos;
+    private bool _typeCheck = true;
 
     private ConditionCompiler(string text, List<Token> tokens, int start, string? routeSource, RouteCompilerFlags flags)
     {
@@ -68,9 +69,9 @@ internal sealed class ConditionCompiler
 
     /// <summary>Compiles the condition that starts at token <paramref name="start"/> and ends before <paramref name="terminator"/>.</summary>
     public static (Func<RoutingMessage, ConditionResult> Eval, int Next, string Text) CompileEmbedded(
-        string text, List<Token> tokens, int start, TokenKind terminator, string? routeSource)
+        string text, List<Token> tokens, int start, TokenKind terminator, string? routeSource, bool typeCheck = true)
     {
-        var c = new ConditionCompiler(text, tokens, start, routeSource, RouteCompilerFlags.All);
+        var c = new ConditionCompiler(text, tokens, start, routeSource, RouteCompilerFlags.All) { _typeCheck = typeCheck };
         var expr = c.ParseCondition(terminator);
         return (ToResult(expr), c._pos, text[expr.Start..expr.End]);
     }
@@ -120,7 +121,7 @@ internal sealed class ConditionCompiler
             throw Unexpected(t, terminator == TokenKind.Eof ? "an operator or the end of the condition" : "an operator or INTO");
         }
 
-        if (_errors.Count > 0)
+        if (_errors.Count > 0 && _typeCheck)
         {
             var (problem, column) = _errors[0];
             var all = string.Join("; ", _errors.Select(e => $"{e.Problem} (column {e.Column})"));

@@ -2,7 +2,7 @@ namespace Edge.Routing;
 
 /// <summary>
 /// One compiled edgeHub route: <c>[SELECT *] FROM {source} [WHERE {condition}] INTO {sink}</c> (docs/protocol.md, "Routes").
-/// Compile once with <see cref="Parse"/>; <see cref="IsMatch"/> is cheap and thread-safe.
+/// Compile once with <see cref="Parse(string, string, int?, uint)"/>; <see cref="IsMatch"/> is cheap and thread-safe.
 /// </summary>
 public sealed class Route
 {
@@ -50,7 +50,15 @@ public sealed class Route
     /// <summary>Parses and compiles a route.</summary>
     /// <exception cref="RouteCompileException">The route is invalid; the message says what and at which column of <paramref name="text"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 0..9.</exception>
-    public static Route Parse(string name, string text, int? priority = null, uint timeToLiveSecs = 0)
+    public static Route Parse(string name, string text, int? priority = null, uint timeToLiveSecs = 0) =>
+        Parse(name, text, priority, timeToLiveSecs, typeCheck: true);
+
+    /// <summary>
+    /// Parses like edgeHub's RouteFactory, which reads the source, the condition's text and the sink without compiling the
+    /// condition (its Evaluator compiles it when it installs the route). With <paramref name="typeCheck"/> false a condition that
+    /// parses but does not type-check is kept as text; it never matches. For tests that compare with RouteFactory alone.
+    /// </summary>
+    internal static Route Parse(string name, string text, int? priority, uint timeToLiveSecs, bool typeCheck)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(text);
@@ -114,7 +122,7 @@ public sealed class Route
         if (Next().Kind == TokenKind.Where)
         {
             i++;
-            (eval, i, condition) = ConditionCompiler.CompileEmbedded(text, tokens, i, TokenKind.Into, source.ToString());
+            (eval, i, condition) = ConditionCompiler.CompileEmbedded(text, tokens, i, TokenKind.Into, source.ToString(), typeCheck);
         }
 
         if (Next().Kind != TokenKind.Into)
@@ -148,6 +156,17 @@ public sealed class Route
         }
 
         return prefix.Length <= trimmed.Length && trimmed.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// True when route source <paramref name="routeSource"/> (a FROM path, or any path as edgeHub's CustomMessageSource takes it:
+    /// <c>/</c>, <c>/messages/</c>) matches message source <paramref name="messageSource"/>.
+    /// </summary>
+    public static bool SourceMatches(string routeSource, string messageSource)
+    {
+        ArgumentNullException.ThrowIfNull(routeSource);
+        ArgumentNullException.ThrowIfNull(messageSource);
+        return (messageSource.Trim().TrimEnd('/') + "/").StartsWith(NormalizeSource(routeSource), StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Evaluates the WHERE condition (<see cref="ConditionResult.True"/> when there is none); the source is not checked.</summary>

@@ -170,7 +170,7 @@ public sealed class RouteCommand : ICommand
 
     /// <summary>
     /// Reads the message file: <c>body</c> (a JSON value, or a string used as is), <c>contentType</c>, <c>contentEncoding</c>,
-    /// <c>properties</c> and <c>systemProperties</c> (string values), and <c>source</c> (default from connectionModuleId/outputName).
+    /// <c>properties</c> and <c>systemProperties</c> (string or null values), and <c>source</c> (default from connectionModuleId/outputName).
     /// </summary>
     public static bool TryReadMessage(string json, out RoutingMessage? message, out string error, out string? note)
     {
@@ -241,7 +241,7 @@ public sealed class RouteCommand : ICommand
             var v => encoding.GetBytes(v.ToJsonString()),
         };
 
-        var jsonDeclared = system.TryGetValue("contentType", out var ct) && ct.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        var jsonDeclared = system.TryGetValue("contentType", out var ct) && ct is not null && ct.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             && enc is not null && (enc.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || enc.Equals("utf-16", StringComparison.OrdinalIgnoreCase) || enc.Equals("utf-32", StringComparison.OrdinalIgnoreCase));
         if (!jsonDeclared)
         {
@@ -256,14 +256,16 @@ public sealed class RouteCommand : ICommand
             source = module is null ? "/messages" : output is null ? $"/messages/modules/{module}" : $"/messages/modules/{module}/outputs/{output}";
         }
 
-        message = new RoutingMessage(source, body, properties, system);
+        message = RoutingMessage.Create(source, body, properties, system);
         error = string.Empty;
         return true;
     }
 
-    private static bool TryReadStringMap(JsonObject root, string key, out Dictionary<string, string> map, out string error)
+    // Values are strings or null: edgeHub's message model (and its routing tests) has null-valued properties, which is_defined,
+    // is_null, || and comparisons treat in their own way (docs/routes.md).
+    private static bool TryReadStringMap(JsonObject root, string key, out Dictionary<string, string?> map, out string error)
     {
-        map = new Dictionary<string, string>(StringComparer.Ordinal);
+        map = new Dictionary<string, string?>(StringComparer.Ordinal);
         error = string.Empty;
         switch (root[key])
         {
@@ -272,9 +274,15 @@ public sealed class RouteCommand : ICommand
             case JsonObject o:
                 foreach (var (k, v) in o)
                 {
-                    if (v is null || v.GetValueKind() != JsonValueKind.String)
+                    if (v is null)
                     {
-                        error = $"'{key}.{k}' must be a string (message properties are strings on the wire)";
+                        map[k] = null;
+                        continue;
+                    }
+
+                    if (v.GetValueKind() != JsonValueKind.String)
+                    {
+                        error = $"'{key}.{k}' must be a string or null (property values are strings; write \"{k}\": \"{v.ToJsonString().Trim('"')}\")";
                         return false;
                     }
 
@@ -283,7 +291,7 @@ public sealed class RouteCommand : ICommand
 
                 return true;
             default:
-                error = $"'{key}' must be an object of string values";
+                error = $"'{key}' must be an object of string (or null) values";
                 return false;
         }
     }

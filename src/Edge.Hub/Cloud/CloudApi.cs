@@ -70,6 +70,22 @@ internal sealed class CloudApi : IAsyncDisposable
         return new CloudApi(app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
     }
 
+    /// <summary>
+    /// If-Match: <c>"*"</c> (quoted, as the service SDK sends it for a forced update) and a bare <c>*</c> match any ETag;
+    /// otherwise the header's tag, quotes and a weak <c>W/</c> prefix aside, must be the twin's.
+    /// </summary>
+    internal static bool IfMatches(string ifMatch, string etag)
+    {
+        var tag = ifMatch.Trim();
+        if (tag.StartsWith("W/", StringComparison.Ordinal))
+        {
+            tag = tag[2..];
+        }
+
+        tag = tag.Trim('"');
+        return tag == "*" || tag == etag.Trim('"');
+    }
+
     /// <summary>IoT Hub error shape: <c>{"Message": "ErrorCode:...;...", "ExceptionMessage": ...}</c> plus <c>iothub-errorcode</c>.</summary>
     internal static Task ErrorAsync(HttpContext ctx, int status, int code, string errorCode, string message)
     {
@@ -164,7 +180,7 @@ internal sealed class CloudApi : IAsyncDisposable
             }
 
             var ifMatch = ctx.Request.Headers.IfMatch.ToString();
-            if (ifMatch.Length > 0 && ifMatch != "*" && ifMatch.Trim('"') != twin.ETag.Trim('"'))
+            if (ifMatch.Length > 0 && !IfMatches(ifMatch, twin.ETag))
             {
                 await ErrorAsync(ctx, 412, 412002, "PreconditionFailed", $"ETag {ifMatch} does not match the twin's current {twin.ETag}.").ConfigureAwait(false);
                 return;

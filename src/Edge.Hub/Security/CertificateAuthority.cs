@@ -8,6 +8,12 @@ namespace Edge.Hub.Security;
 /// The simulator's local CA and the hub's TLS server certificate (SAN localhost, 127.0.0.1, edgeHub and the gateway host name),
 /// created on first run in the state directory and reused afterwards. PEM files so tools (mosquitto, curl, modules) can use them.
 /// </summary>
+/// <remarks>
+/// Each CA has a subject of its own (<c>CN=Edge Simulator Local CA {random id}</c>) and every certificate carries Subject and
+/// Authority Key Identifiers: a client that has trusted the CA of an earlier state directory for good (the Azure IoT device SDK
+/// installs <c>EdgeModuleCACertificateFile</c> into the user's root store on Linux) still builds the chain to this one. A CA made
+/// before that (the shared subject <c>CN=Edge Simulator Local CA</c>) is replaced, with a new server certificate, on start.
+/// </remarks>
 internal sealed class CertificateAuthority
 {
     private CertificateAuthority(string caPath, string serverCertPath, string serverKeyPath, X509Certificate2 server)
@@ -40,13 +46,14 @@ internal sealed class CertificateAuthority
         var names = string.Join(",", SubjectNames(gatewayHostName));
 
         created = false;
-        if (!File.Exists(caPath) || !File.Exists(caKeyPath))
+        if (!File.Exists(caPath) || !File.Exists(caKeyPath) || IsLegacyCa(caPath))
         {
             CreateCa(caPath, caKeyPath, time);
             created = true;
         }
 
-        if (created || !File.Exists(certPath) || !File.Exists(keyPath) || !File.Exists(namesPath) || File.ReadAllText(namesPath) != names)
+        if (created || !File.Exists(certPath) || !File.Exists(keyPath) || !File.Exists(namesPath) || File.ReadAllText(namesPath) != names
+            || !HasAuthorityKeyIdentifier(certPath))
         {
             CreateServer(caPath, caKeyPath, certPath, keyPath, gatewayHostName, time);
             File.WriteAllText(namesPath, names);
@@ -62,13 +69,31 @@ internal sealed class CertificateAuthority
     private static IEnumerable<string> SubjectNames(string gatewayHostName) =>
         new[] { "localhost", "127.0.0.1", "edgeHub", gatewayHostName }.Distinct(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The subject every CA had before CAs got one of their own.</summary>
+    internal const string LegacyCaSubject = "CN=Edge Simulator Local CA";
+
+    private static bool IsLegacyCa(string caPath)
+    {
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(caPath);
+        return ca.Subject == LegacyCaSubject;
+    }
+
+    private static bool HasAuthorityKeyIdentifier(string certPath)
+    {
+        using var cert = X509CertificateLoader.LoadCertificateFromFile(certPath);
+        return cert.Extensions.OfType<X509AuthorityKeyIdentifierExtension>().Any(e => e.KeyIdentifier is not null);
+    }
+
     private static void CreateCa(string caPath, string caKeyPath, TimeProvider time)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var req = new CertificateRequest("CN=Edge Simulator Local CA", key, HashAlgorithmName.SHA256);
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var req = new CertificateRequest($"{LegacyCaSubject} {id}", key, HashAlgorithmName.SHA256);
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 1, true));
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
+        var ski = new X509SubjectKeyIdentifierExtension(req.PublicKey, false);
+        req.CertificateExtensions.Add(ski);
+        req.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(ski));
         var now = time.GetUtcNow();
         using var ca = req.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
         WritePrivate(caKeyPath, key.ExportPkcs8PrivateKeyPem());
@@ -98,6 +123,7 @@ internal sealed class CertificateAuthority
         req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, true));
         req.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
         req.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(req.PublicKey, false));
+        req.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
         var now = time.GetUtcNow();
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
