@@ -1,3 +1,6 @@
+// Over 500 lines, for now: the module's wiring (input handler, desired settings, methods, workers, reporting) in one hosted
+// service. The frame path's parts already live in Processing/ and Models/; splitting the service (settings, reporting) waits
+// for the tracking hook being added to it in the same session (issue 17 follow-up), so its public shape stays as it is.
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
