@@ -29,6 +29,7 @@ internal sealed class CaptureService : BackgroundService
     private readonly CaptureDefaults _defaults;
     private readonly string _stateDirectory;
     private readonly SemaphoreSlim _applyGate = new(1, 1);
+    private readonly TaskCompletionSource _startupSettingsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<string, CameraPipeline> _cameras = new(StringComparer.Ordinal);
     private CaptureSettings _settings = new();
     private FrameStore _frameStore;
@@ -61,6 +62,12 @@ internal sealed class CaptureService : BackgroundService
         client.SetMethodHandler("snapshot", OnSnapshotAsync);
         client.SetMethodHandler("getStatus", OnGetStatusAsync);
     }
+
+    /// <summary>
+    /// Completes once start-up has settled which settings run: the configuration defaults, or the twin's when the twin handler
+    /// applied them first (tests wait on it instead of sleeping).
+    /// </summary>
+    internal Task StartupSettingsDone => _startupSettingsDone.Task;
 
     /// <summary>The settings in force.</summary>
     public CaptureSettings Settings => Volatile.Read(ref _settings);
@@ -287,6 +294,8 @@ internal sealed class CaptureService : BackgroundService
             _settingsError = string.Join("; ", errors);
             Log.SettingsRejected(_logger, _settingsError);
         }
+
+        _startupSettingsDone.TrySetResult();
 
         await HousekeepingAsync(stoppingToken).ConfigureAwait(false);
     }

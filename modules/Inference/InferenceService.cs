@@ -1,3 +1,6 @@
+// Over 500 lines, for now: the module's wiring (input handler, desired settings, methods, workers, reporting) in one hosted
+// service. The frame path's parts already live in Processing/ and Models/; splitting the service (settings, reporting) waits
+// for the tracking hook being added to it in the same session (issue 17 follow-up), so its public shape stays as it is.
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
@@ -178,9 +181,9 @@ internal sealed class InferenceService : BackgroundService
     {
         var m = args.Message;
         Interlocked.Increment(ref _received);
-        var camera = m.Properties.GetValueOrDefault("cameraId") ?? args.SenderModuleId ?? "unknown";
-        var seq = long.TryParse(m.Properties.GetValueOrDefault("seq"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : -1;
-        var frameRef = m.Properties.GetValueOrDefault("frameRef");
+        var camera = m.Properties.GetValueOrDefault(FrameProperties.CameraId) ?? args.SenderModuleId ?? "unknown";
+        var seq = long.TryParse(m.Properties.GetValueOrDefault(FrameProperties.Seq), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : -1;
+        var frameRef = m.Properties.GetValueOrDefault(FrameProperties.FrameRef);
         if (m.Body.IsEmpty && string.IsNullOrEmpty(frameRef))
         {
             Skip(camera, seq, m.MessageId, "invalid", "empty body and no frameRef property");
@@ -200,9 +203,9 @@ internal sealed class InferenceService : BackgroundService
             _lastSeq[camera] = seq;
         }
 
-        long? size = long.TryParse(m.Properties.GetValueOrDefault("frameSize"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var fs) ? fs : null;
-        var frame = new QueuedFrame(camera, seq, m.Properties.GetValueOrDefault("capturedAt"), m.Body, frameRef, size,
-            m.Properties.GetValueOrDefault("frameSha256"), _time.GetTimestamp(), Int(m, "width"), Int(m, "height"));
+        long? size = long.TryParse(m.Properties.GetValueOrDefault(FrameProperties.FrameSize), NumberStyles.Integer, CultureInfo.InvariantCulture, out var fs) ? fs : null;
+        var frame = new QueuedFrame(camera, seq, m.Properties.GetValueOrDefault(FrameProperties.CapturedAt), m.Body, frameRef, size,
+            m.Properties.GetValueOrDefault(FrameProperties.FrameSha256), _time.GetTimestamp(), Int(m, FrameProperties.Width), Int(m, FrameProperties.Height));
         if (_queue.Enqueue(frame) is { } dropped)
         {
             _metrics.Frames.Add(1, new KeyValuePair<string, object?>("outcome", "dropped"));
@@ -537,7 +540,7 @@ internal sealed class InferenceService : BackgroundService
             ContentType = "application/json",
             ContentEncoding = "utf-8",
             CreationTime = message.InferredAt,
-            Properties = FrameProperties(frame, model),
+            Properties = ResultProperties(frame, model),
         };
         await SendAsync(DetectionsOutput, edge, frame, ct).ConfigureAwait(false);
     }
@@ -561,7 +564,7 @@ internal sealed class InferenceService : BackgroundService
             Body = jpeg,
             ContentType = "image/jpeg",
             CreationTime = _time.GetUtcNow(),
-            Properties = FrameProperties(frame, null),
+            Properties = ResultProperties(frame, null),
         };
         await SendAsync(AnnotatedOutput, edge, frame, ct).ConfigureAwait(false);
     }
@@ -581,21 +584,21 @@ internal sealed class InferenceService : BackgroundService
         }
     }
 
-    private static Dictionary<string, string> FrameProperties(QueuedFrame frame, LoadedModel? model)
+    private static Dictionary<string, string> ResultProperties(QueuedFrame frame, LoadedModel? model)
     {
         var p = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["cameraId"] = frame.CameraId,
-            ["seq"] = frame.Seq.ToString(CultureInfo.InvariantCulture),
+            [FrameProperties.CameraId] = frame.CameraId,
+            [FrameProperties.Seq] = frame.Seq.ToString(CultureInfo.InvariantCulture),
         };
         if (frame.CapturedAt is { } at)
         {
-            p["capturedAt"] = at;
+            p[FrameProperties.CapturedAt] = at;
         }
 
         if (model is not null)
         {
-            p["model"] = model.Settings.Name;
+            p[FrameProperties.Model] = model.Settings.Name;
         }
 
         return p;

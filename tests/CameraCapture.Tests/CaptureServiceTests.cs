@@ -252,8 +252,9 @@ public sealed class CaptureServiceTests : IAsyncLifetime
         await service.StartAsync(ct);
         try
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, ct);
+            await service.StartupSettingsDone.WaitAsync(TimeSpan.FromSeconds(10), ct);
             service.Cameras.ShouldBeEmpty();
+            service.Settings.Cameras.ShouldBeEmpty("the twin's empty list, not the environment's camera");
         }
         finally
         {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Edge.Runtime.Client;
 using Edge.Protocol;
 using Edge.TestSupport;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using MQTTnet.Protocol;
 
 namespace Edge.Runtime.Tests;
@@ -103,6 +104,7 @@ public sealed class ModuleClientTests : IAsyncLifetime
         await using var h = Harness();
         var gate = new TaskCompletionSource();
         var received = new TaskCompletionSource<InputMessageArguments>();
+        h.Client.SetMethodHandler("ping", (_, _) => Task.FromResult(new MethodResponse(200, null)));
         h.Client.SetInputHandler("in1", async (args, ct) =>
         {
             received.TrySetResult(args);
@@ -120,11 +122,13 @@ public sealed class ModuleClientTests : IAsyncLifetime
         args.Message.Properties.ShouldBe(new Dictionary<string, string> { ["severity"] = "3" });
         args.Message.BodyAsString().ShouldBe("hello");
 
-        // The handler has not completed: no PUBACK yet.
-        await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System, TestContext.Current.CancellationToken);
-        _broker.ClientAcks.ShouldBeEmpty();
+        // The handler has not completed: no PUBACK for it. A method call sent after it and answered proves the client has
+        // handled a later message meanwhile (its own PUBACK waits behind the input's: PUBACKs go in arrival order).
+        var (status, _) = await _broker.InvokeMethodAsync("ping", null, Wait);
+        status.ShouldBe(200);
+        _broker.ClientAcks.ShouldNotContain(t => t.Contains("/inputs/in1", StringComparison.Ordinal));
         gate.SetResult();
-        await TestBroker.WaitUntilAsync(() => _broker.ClientAcks.Count == 1, Wait, "the PUBACK");
+        await TestBroker.WaitUntilAsync(() => _broker.ClientAcks.Any(t => t.Contains("/inputs/in1", StringComparison.Ordinal)), Wait, "the PUBACK");
         h.Errors.ShouldBeEmpty();
     }
 
@@ -132,6 +136,7 @@ public sealed class ModuleClientTests : IAsyncLifetime
     public async Task InputHandler_Throws_MessageNotAcknowledged()
     {
         await using var h = Harness();
+        using var received = new MetricCollector<long>(h.Metrics.Received);
         var calls = 0;
         h.Client.SetInputHandler("in1", (args, ct) =>
         {
@@ -148,9 +153,11 @@ public sealed class ModuleClientTests : IAsyncLifetime
         await TestBroker.WaitUntilAsync(() => Volatile.Read(ref calls) == 1, Wait, "the handler");
         await _broker.SendInputAsync("in1", [2]);
         await TestBroker.WaitUntilAsync(() => _broker.ClientAcks.Count == 1, Wait, "the second PUBACK");
-        await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, TestContext.Current.CancellationToken);
+
+        // PUBACKs go in arrival order: once the second message's is in, the first's can no longer come.
         _broker.ClientAcks.Count.ShouldBe(1);
-        h.Metrics.ShouldNotBeNull();
+        await TestBroker.WaitUntilAsync(() => received.GetMeasurementSnapshot().Count == 2, Wait, "both results counted");
+        received.GetMeasurementSnapshot().Select(m => (string?)m.Tags["result"]).ShouldBe(["failed", "handled"]);
     }
 
     [Fact]

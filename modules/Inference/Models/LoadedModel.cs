@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: one job, a loaded ONNX session and the per-caller buffers that make Infer allocation-free
+// (input tensor over a reused buffer, pre-allocated outputs, scratch sets rented per concurrent caller, reference-counted
+// lifetime for hot-swap). Profiles (pre/post-processing per model family) already live in Models/Profiles.
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Inference.Models.Profiles;

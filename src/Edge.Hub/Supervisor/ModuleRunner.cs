@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: one job, one module's process under a restart policy (start, exit, back-off, stop, kill, status),
+// as one loop task and the commands that wake it, all guarded by one lock. Spawning (environment, volumes) is the separable
+// part and the next split (issue 17 follow-up); the loop, the commands and the status transitions share the locked state.
 using System.ComponentModel;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Edge.Deployment.IoTHub;
 using Edge.Protocol;
+using Edge.TestSupport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -199,10 +200,18 @@ public sealed class IoTHubServiceClientTests : IAsyncLifetime
     {
         var calls = 0;
         _hub.Respond = (_, ctx) => ++calls == 1
-            ? FakeIoTHub.Reply(ctx, 429, """{"Message":"ErrorCode:ThrottlingException;slow down"}""", ("Retry-After", "0"))
+            ? FakeIoTHub.Reply(ctx, 429, """{"Message":"ErrorCode:ThrottlingException;slow down"}""", ("Retry-After", "7"))
             : FakeIoTHub.Reply(ctx, 204, null);
 
-        await _client.ApplyConfigurationContentAsync("edge-1", [], Ct);
+        // The retry waits on the (fake) clock for the hub's 7 s, not for the base delay (zero in these tests).
+        var apply = _client.ApplyConfigurationContentAsync("edge-1", [], Ct);
+        await TestBroker.WaitUntilAsync(() => _logger.Collector.GetSnapshot().Any(r => r.Id.Id == 3002), TimeSpan.FromSeconds(10), "the retry to be scheduled");
+        _logger.Collector.GetSnapshot().Single(r => r.Id.Id == 3002).Message.ShouldContain("retrying in 7000 ms");
+        _time.Advance(TimeSpan.FromSeconds(6));
+        apply.IsCompleted.ShouldBeFalse("the clock has not reached the Retry-After delay: no timer can have fired");
+        _hub.Requests.Count.ShouldBe(1);
+        _time.Advance(TimeSpan.FromSeconds(7)); // past the delay even if its timer started just after the first advance
+        await apply.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         _hub.Requests.Count.ShouldBe(2);
     }
 

@@ -27,8 +27,11 @@ public sealed class RestartPolicyTests
         final.Pid.ShouldBeNull();
         final.RestartCount.ShouldBe(0);
         final.LastExitTimeUtc.ShouldBe(time.GetUtcNow());
+
+        // A restart is always announced by a back-off status, published before its timer exists; with the fake clock nothing
+        // else can start the module again. None was published, and an hour later the module is still where it ended.
+        h.Events("m").ShouldNotContain(e => e.RuntimeStatus == RuntimeStatuses.Backoff);
         time.Advance(TimeSpan.FromHours(1));
-        await SettleAsync();
         h.Events("m").Count(e => e.RuntimeStatus == RuntimeStatuses.Running).ShouldBe(1);
         h.Status("m").RuntimeStatus.ShouldBe(expected);
     }
@@ -55,13 +58,14 @@ public sealed class RestartPolicyTests
             backoff.ExitCode.ShouldBe(exitCode);
             backoff.Pid.ShouldBeNull();
 
+            // The back-off timer exists once the status is published; only advancing the fake clock fires it. The restart's
+            // start time (fake clock) shows when it fired: exactly at the end of the back-off, not 100 ms before.
+            var due = time.GetUtcNow() + delays[i];
             time.Advance(delays[i] - TimeSpan.FromMilliseconds(100));
-            await SettleAsync();
-            h.Events("m").Count(e => e.RuntimeStatus == RuntimeStatuses.Running).ShouldBe(i + 1, $"restarted before back-off {i + 1} elapsed");
-
             time.Advance(TimeSpan.FromMilliseconds(100));
             var running = await h.WaitForStatusAsync("m", RuntimeStatuses.Running, i + 2);
             running.RestartCount.ShouldBe(i + 1);
+            running.StartTimeUtc.ShouldBe(due, $"restarted before back-off {i + 1} elapsed");
         }
     }
 

@@ -135,9 +135,6 @@ internal sealed class SupervisorHarness : IAsyncDisposable
         }
     }
 
-    /// <summary>Gives the supervisor a moment of real time to do something it must not do (e.g. restart before its back-off).</summary>
-    public static Task SettleAsync() => Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System);
-
     /// <summary>Whether the process exists and is not a zombie (an orphan's zombie lingers until its new parent reaps it).</summary>
     public static bool ProcessAlive(int pid)
     {
