@@ -9,26 +9,51 @@ namespace Edge.Cli.Fleet;
 /// </summary>
 internal static class FleetConnection
 {
-    public static readonly string[] Options = ["connection-string", "endpoint"];
+    public static readonly string[] Options = ["connection-string", "endpoint", "auth", "host"];
 
-    public const string Usage = "[--connection-string <cs>|$IOTHUB_CONNECTION_STRING] [--endpoint <url>|$IOTHUB_ENDPOINT]";
+    public const string Usage = "[--connection-string <cs>|$IOTHUB_CONNECTION_STRING] [--auth sas|entra] [--host <hub>.azure-devices.net] [--endpoint <url>|$IOTHUB_ENDPOINT]";
 
-    public static IoTHubServiceClient CreateClient(CommandLine line, ILoggerFactory loggers)
+    public static IoTHubServiceClient CreateClient(CommandLine line, ILoggerFactory loggers) => CreateClient(line, loggers, null);
+
+    /// <summary>The client for the command line's hub and auth; <c>--auth entra</c> takes tokens from <paramref name="entraTokens"/> (null: Azure.Identity's DefaultAzureCredential).</summary>
+    internal static IoTHubServiceClient CreateClient(CommandLine line, ILoggerFactory loggers, Func<string[], CancellationToken, ValueTask<IoTHubAccessToken>>? entraTokens, HttpMessageHandler? handler = null)
     {
-        var text = line.Get("connection-string") ?? Environment.GetEnvironmentVariable("IOTHUB_CONNECTION_STRING");
-        if (string.IsNullOrWhiteSpace(text))
+        var auth = line.Get("auth") ?? Environment.GetEnvironmentVariable("IOTHUB_AUTH") ?? "sas";
+        if (auth is not ("sas" or "entra"))
         {
-            throw new UsageException("no IoT Hub connection string: pass --connection-string or set IOTHUB_CONNECTION_STRING (HostName=...;SharedAccessKeyName=...;SharedAccessKey=...)");
+            throw new UsageException($"--auth must be 'sas' (the connection string's key) or 'entra' (Microsoft Entra ID), not '{auth}'");
         }
 
+        var text = line.Get("connection-string") ?? Environment.GetEnvironmentVariable("IOTHUB_CONNECTION_STRING");
         IoTHubConnectionString cs;
-        try
+        BearerTokenAuthorization? entra = null;
+        if (auth == "entra")
         {
-            cs = IoTHubConnectionString.Parse(text);
+            // Entra needs only the hub's host name: from --host, else the HostName of a connection string if one is set.
+            var host = line.Get("host") ?? Environment.GetEnvironmentVariable("IOTHUB_HOSTNAME") ?? HostNameOf(text);
+            if (string.IsNullOrWhiteSpace(host) || host.Contains('/', StringComparison.Ordinal) || host.Contains(';', StringComparison.Ordinal))
+            {
+                throw new UsageException("--auth entra needs the hub: pass --host <hub>.azure-devices.net or set IOTHUB_HOSTNAME");
+            }
+
+            cs = new IoTHubConnectionString(host, "", "");
+            entra = new BearerTokenAuthorization(entraTokens ?? EntraTokenSource.Create());
         }
-        catch (FormatException ex)
+        else
         {
-            throw new UsageException(ex.Message);
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw new UsageException("no IoT Hub connection string: pass --connection-string or set IOTHUB_CONNECTION_STRING (HostName=...;SharedAccessKeyName=...;SharedAccessKey=...), or use --auth entra --host <hub>.azure-devices.net");
+            }
+
+            try
+            {
+                cs = IoTHubConnectionString.Parse(text);
+            }
+            catch (FormatException ex)
+            {
+                throw new UsageException(ex.Message);
+            }
         }
 
         var endpointText = line.Get("endpoint") ?? Environment.GetEnvironmentVariable("IOTHUB_ENDPOINT");
@@ -39,8 +64,13 @@ internal static class FleetConnection
             throw new UsageException($"--endpoint must be an http(s) URL such as http://127.0.0.1:8080, not '{endpointText}'");
         }
 
-        return new IoTHubServiceClient(cs, new IoTHubServiceClientOptions { Endpoint = endpoint }, logger: loggers.CreateLogger<IoTHubServiceClient>());
+        return new IoTHubServiceClient(cs, new IoTHubServiceClientOptions { Endpoint = endpoint, Entra = entra }, handler, logger: loggers.CreateLogger<IoTHubServiceClient>());
     }
+
+    private static string? HostNameOf(string? connectionString) =>
+        connectionString?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => p.Split('=', 2))
+            .FirstOrDefault(p => p.Length == 2 && p[0].Equals("HostName", StringComparison.OrdinalIgnoreCase))?[1];
 
     /// <summary>Warnings (retries) to stderr, nothing else.</summary>
     public static ILoggerFactory CreateLoggers() => LoggerFactory.Create(b => b
