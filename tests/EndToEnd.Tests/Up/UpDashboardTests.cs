@@ -59,6 +59,7 @@ public sealed partial class UpDashboardTests
         await page.WaitForFunctionAsync( // the next refresh redraws the charts at the new width
             "() => { const s = document.querySelector('#chart-rate'); return s.getAttribute('viewBox')?.split(' ')[2] == Math.max(s.clientWidth, 200); }", null, new() { Timeout = 10_000 });
         (await page.EvaluateAsync<string[]>(SplitWords)).ShouldBeEmpty();
+        (await page.EvaluateAsync<string[]>(WiderThanViewport)).ShouldBeEmpty("no horizontal scrolling");
         await Screenshot(page, "dashboard-narrow");
         await page.SetViewportSizeAsync(1400, 1000);
 
@@ -107,6 +108,14 @@ public sealed partial class UpDashboardTests
           }
           return split;
         }
+        """;
+
+    /// <summary>Elements that reach past the right edge of the viewport (what would make the page scroll sideways).</summary>
+    private const string WiderThanViewport = """
+        () => [...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+          .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''} right=${Math.round(e.getBoundingClientRect().right)}`)
+          .slice(0, 12)
         """;
 
     private static async Task<string> WaitForAsync(Func<string?> probe, Task<int> run, CancellationToken ct)
