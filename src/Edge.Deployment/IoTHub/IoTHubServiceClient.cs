@@ -36,6 +36,9 @@ public sealed class IoTHubServiceClientOptions
 
     /// <summary>Lifetime of the SAS token on each request. Default 1 h (the SDK's).</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Microsoft Entra ID instead of the connection string's SAS key (<c>--auth entra</c>); null: SAS. Default null.</summary>
+    public BearerTokenAuthorization? Entra { get; set; }
 }
 
 /// <summary>The result of a direct method: the status and payload the module returned.</summary>
@@ -167,7 +170,11 @@ public sealed class IoTHubServiceClient : IDisposable
         return new MethodInvocationResult(status, result["payload"]?.DeepClone());
     }
 
-    /// <summary>The Authorization header value for a request now: a service SAS for the hub host with <c>skn</c>.</summary>
+    /// <summary>The Authorization header value for a request now: Entra's bearer token when configured, else <see cref="CreateAuthorization"/>.</summary>
+    public ValueTask<string> GetAuthorizationAsync(CancellationToken ct) =>
+        _options.Entra is { } entra ? entra.GetAuthorizationAsync(ct) : ValueTask.FromResult(CreateAuthorization());
+
+    /// <summary>A service SAS for the hub host with <c>skn</c>.</summary>
     public string CreateAuthorization() =>
         SasToken.Create(WebUtility.UrlEncode(_connection.HostName), _connection.SharedAccessKey, _time.GetUtcNow() + _options.TokenLifetime, _connection.SharedAccessKeyName).ToString();
 
@@ -175,7 +182,7 @@ public sealed class IoTHubServiceClient : IDisposable
     internal async Task<HttpResponseMessage> GetStreamAsync(string pathAndQuery, string accept, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, pathAndQuery));
-        request.Headers.TryAddWithoutValidation("Authorization", CreateAuthorization());
+        request.Headers.TryAddWithoutValidation("Authorization", await GetAuthorizationAsync(ct).ConfigureAwait(false));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
         var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -227,7 +234,7 @@ public sealed class IoTHubServiceClient : IDisposable
             async token =>
             {
                 using var request = new HttpRequestMessage(method, uri);
-                request.Headers.TryAddWithoutValidation("Authorization", CreateAuthorization());
+                request.Headers.TryAddWithoutValidation("Authorization", await GetAuthorizationAsync(token).ConfigureAwait(false));
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
                 if (ifMatch is not null)
                 {

@@ -57,6 +57,7 @@ public static class DashboardEndpoints
             new
             {
                 pipeline = sources.Monitor.Snapshot(),
+                history = sources.Monitor.History(),
                 hub = sources.HubStatus(),
                 modules = sources.Modules(),
                 upstreamOnline = sources.UpstreamOnline(),

@@ -18,6 +18,7 @@ public sealed class PipelineMonitor
     private readonly HashSet<string> _messageIds = new(StringComparer.Ordinal);
     private readonly LinkedList<DetectionLine> _recent = new();
     private readonly List<double> _allLatencies = [];
+    private readonly PipelineHistory _history = new();
     private long _duplicates;
     private long _total;
 
@@ -63,6 +64,7 @@ public sealed class PipelineMonitor
             }
 
             line = Parse(message, cameraId);
+            _history.Record(message.EnqueuedAt, line.LatencyMs);
             cam.Messages++;
             cam.LastSeq = line.Seq;
             cam.Arrivals.Enqueue(message.EnqueuedAt);
@@ -102,6 +104,16 @@ public sealed class PipelineMonitor
         lock (_gate)
         {
             return _cameras.TryGetValue(cameraId, out var cam) ? cam.LatestFrame : null;
+        }
+    }
+
+    /// <summary>The rate and latency history, one point per second (the dashboard's charts).</summary>
+    public IReadOnlyList<HistoryPoint> History()
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            return _history.Points(now);
         }
     }
 

@@ -47,7 +47,21 @@ public sealed partial class UpDashboardTests
         (await page.Locator("#recent tbody").InnerTextAsync()).ShouldContain("face");
         (await page.Locator("#routes").InnerTextAsync()).ShouldContain("detectionsToCloud");
         (await page.Locator("#modules tbody").InnerTextAsync()).ShouldContain("running");
+
+        // Times on the 24-hour clock the console uses; rate and latency history charts drawn; route text never split inside a word.
+        (await page.Locator("#recent tbody tr td").First.InnerTextAsync()).ShouldMatch(@"^\d{2}:\d{2}:\d{2}\.\d{3}$");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#chart-rate path').length > 0 && document.querySelectorAll('#chart-latency path').length > 0", null, new() { Timeout = 10_000 });
+        (await page.Locator("#chart-latency path").CountAsync()).ShouldBe(2, "p50 and p99");
+        (await page.Locator("#rate-now").InnerTextAsync()).ShouldMatch(@"^\d+\.\d/s$");
+        (await page.EvaluateAsync<string[]>(SplitWords)).ShouldBeEmpty();
         await Screenshot(page, "dashboard-live");
+        await page.SetViewportSizeAsync(1100, 1000);
+        await page.WaitForFunctionAsync( // the next refresh redraws the charts at the new width
+            "() => { const s = document.querySelector('#chart-rate'); return s.getAttribute('viewBox')?.split(' ')[2] == Math.max(s.clientWidth, 200); }", null, new() { Timeout = 10_000 });
+        (await page.EvaluateAsync<string[]>(SplitWords)).ShouldBeEmpty();
+        (await page.EvaluateAsync<string[]>(WiderThanViewport)).ShouldBeEmpty("no horizontal scrolling");
+        await Screenshot(page, "dashboard-narrow");
+        await page.SetViewportSizeAsync(1400, 1000);
 
         // Fault switch: the cloud goes offline and comes back.
         await page.ClickAsync("#cloud-offline");
@@ -77,6 +91,32 @@ public sealed partial class UpDashboardTests
         Regex.IsMatch(text, @"messages lost\s+0").ShouldBeTrue(text);
         Regex.IsMatch(text, @"cam1\s+seq \d+\s+[\d.]+ ms\s+face 0\.\d\d").ShouldBeTrue(text);
     }
+
+    /// <summary>Words (runs of letters, digits, '_' and '$') in the routes and queues tables that are laid out over more than one line.</summary>
+    private const string SplitWords = """
+        () => {
+          const split = [];
+          for (const td of document.querySelectorAll('#routes td, #queues td')) {
+            const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+            for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+              for (const m of n.data.matchAll(/[A-Za-z0-9_$]+/g)) {
+                const r = document.createRange();
+                r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+                if (new Set([...r.getClientRects()].map(c => Math.round(c.top))).size > 1) split.push(m[0]);
+              }
+            }
+          }
+          return split;
+        }
+        """;
+
+    /// <summary>Elements that reach past the right edge of the viewport (what would make the page scroll sideways).</summary>
+    private const string WiderThanViewport = """
+        () => [...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+          .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''} right=${Math.round(e.getBoundingClientRect().right)}`)
+          .slice(0, 12)
+        """;
 
     private static async Task<string> WaitForAsync(Func<string?> probe, Task<int> run, CancellationToken ct)
     {

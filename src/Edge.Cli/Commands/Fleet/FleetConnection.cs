@@ -10,51 +10,72 @@ namespace Edge.Cli.Fleet;
 /// </summary>
 internal static class FleetConnection
 {
-    public static readonly string[] Options = ["connection-string", "endpoint", "state"];
+    public static readonly string[] Options = ["connection-string", "endpoint", "state", "auth", "host"];
 
     /// <summary>The connection options, as a continuation usage line.</summary>
     public const string Usage =
-        "  [--connection-string <cs>] [--endpoint <url>] [--state <dir>]\n" +
-        "  (or $IOTHUB_CONNECTION_STRING and $IOTHUB_ENDPOINT; with no connection string:\n" +
-        "  the local hub, a running `edge up` first, then `edge hub`)";
+        "  [--connection-string <cs>] [--auth sas|entra] [--host <hub>.azure-devices.net] [--endpoint <url>] [--state <dir>]\n" +
+        "  (or $IOTHUB_CONNECTION_STRING, $IOTHUB_AUTH, $IOTHUB_HOSTNAME and $IOTHUB_ENDPOINT; with no connection string\n" +
+        "  and sas auth: the local hub, a running `edge up` first, then `edge hub`)";
 
     /// <summary>True when neither an option nor the environment names an IoT Hub: the local hub is used.</summary>
     public static bool UsesLocalHub(CommandLine line) =>
-        string.IsNullOrWhiteSpace(line.Get("connection-string") ?? Environment.GetEnvironmentVariable("IOTHUB_CONNECTION_STRING"));
+        AuthOf(line) == "sas"
+        && string.IsNullOrWhiteSpace(line.Get("connection-string") ?? Environment.GetEnvironmentVariable("IOTHUB_CONNECTION_STRING"));
 
-    public static IoTHubServiceClient CreateClient(CommandLine line, ILoggerFactory loggers)
+    public static IoTHubServiceClient CreateClient(CommandLine line, ILoggerFactory loggers) => CreateClient(line, loggers, null);
+
+    /// <summary>The client for the command line's hub and auth; <c>--auth entra</c> takes tokens from <paramref name="entraTokens"/> (null: Azure.Identity's DefaultAzureCredential).</summary>
+    internal static IoTHubServiceClient CreateClient(CommandLine line, ILoggerFactory loggers, Func<string[], CancellationToken, ValueTask<IoTHubAccessToken>>? entraTokens, HttpMessageHandler? handler = null)
     {
+        var auth = AuthOf(line);
+        if (auth is not ("sas" or "entra"))
+        {
+            throw new UsageException($"--auth must be 'sas' (the connection string's key) or 'entra' (Microsoft Entra ID), not '{auth}'");
+        }
+
         var text = line.Get("connection-string") ?? Environment.GetEnvironmentVariable("IOTHUB_CONNECTION_STRING");
         var endpointText = line.Get("endpoint") ?? Environment.GetEnvironmentVariable("IOTHUB_ENDPOINT");
-        if (string.IsNullOrWhiteSpace(text))
+        IoTHubConnectionString cs;
+        BearerTokenAuthorization? entra = null;
+        if (auth == "entra")
         {
-            HubNotFoundException? notFound = null;
+            // Entra needs only the hub's host name: from --host, else the HostName of a connection string if one is set.
+            var host = line.Get("host") ?? Environment.GetEnvironmentVariable("IOTHUB_HOSTNAME") ?? HostNameOf(text);
+            if (string.IsNullOrWhiteSpace(host) || host.Contains('/', StringComparison.Ordinal) || host.Contains(';', StringComparison.Ordinal))
+            {
+                throw new UsageException("--auth entra needs the hub: pass --host <hub>.azure-devices.net or set IOTHUB_HOSTNAME");
+            }
+
+            cs = new IoTHubConnectionString(host, "", "");
+            entra = new BearerTokenAuthorization(entraTokens ?? EntraTokenSource.Create());
+        }
+        else
+        {
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                // No hub named: the local simulator (a running `edge up` first, then `edge hub`).
+                try
+                {
+                    var (info, _) = LocalHub.Find(line.Get("state"));
+                    text = info.ServiceConnectionString;
+                    endpointText ??= info.ApiUri.ToString();
+                }
+                catch (HubNotFoundException ex)
+                {
+                    throw new HubNotFoundException(
+                        "no connection string (--connection-string or IOTHUB_CONNECTION_STRING, or --auth entra --host <hub>) and " + ex.Message);
+                }
+            }
+
             try
             {
-                var (info, _) = LocalHub.Find(line.Get("state"));
-                text = info.ServiceConnectionString;
-                endpointText ??= info.ApiUri.ToString();
+                cs = IoTHubConnectionString.Parse(text);
             }
-            catch (HubNotFoundException ex)
+            catch (FormatException ex)
             {
-                notFound = ex;
+                throw new UsageException(ex.Message);
             }
-
-            if (notFound is not null)
-            {
-                throw new HubNotFoundException(
-                    "no connection string (--connection-string or IOTHUB_CONNECTION_STRING) and " + notFound.Message);
-            }
-        }
-
-        IoTHubConnectionString cs;
-        try
-        {
-            cs = IoTHubConnectionString.Parse(text!);
-        }
-        catch (FormatException ex)
-        {
-            throw new UsageException(ex.Message);
         }
 
         Uri? endpoint = null;
@@ -64,8 +85,15 @@ internal static class FleetConnection
             throw new UsageException($"--endpoint must be an http(s) URL such as http://127.0.0.1:8080, not '{endpointText}'");
         }
 
-        return new IoTHubServiceClient(cs, new IoTHubServiceClientOptions { Endpoint = endpoint }, logger: loggers.CreateLogger<IoTHubServiceClient>());
+        return new IoTHubServiceClient(cs, new IoTHubServiceClientOptions { Endpoint = endpoint, Entra = entra }, handler, logger: loggers.CreateLogger<IoTHubServiceClient>());
     }
+
+    private static string AuthOf(CommandLine line) => line.Get("auth") ?? Environment.GetEnvironmentVariable("IOTHUB_AUTH") ?? "sas";
+
+    private static string? HostNameOf(string? connectionString) =>
+        connectionString?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => p.Split('=', 2))
+            .FirstOrDefault(p => p.Length == 2 && p[0].Equals("HostName", StringComparison.OrdinalIgnoreCase))?[1];
 
     /// <summary>Warnings (retries) to stderr, nothing else.</summary>
     public static ILoggerFactory CreateLoggers() => LoggerFactory.Create(b => b
