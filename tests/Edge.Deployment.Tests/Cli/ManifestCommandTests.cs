@@ -21,9 +21,9 @@ public sealed class ManifestCommandTests : IDisposable
         Directory.CreateDirectory(inference);
         File.Copy(Path.Combine(Solution.Root, "modules", "Inference", "module.json"), Path.Combine(inference, "module.json"));
         File.Copy(Path.Combine(Solution.Root, "deployment.template.json"), Path.Combine(_dir.FullName, "deployment.template.json"));
-        File.WriteAllText(Path.Combine(_dir.FullName, ".env"), "CONTAINER_REGISTRY_ADDRESS=contoso.azurecr.io\nCONTAINER_REGISTRY_USERNAME=contoso\nCONTAINER_REGISTRY_PASSWORD=pw\n");
+        File.WriteAllText(Path.Combine(_dir.FullName, ".env"), "CONTAINER_REGISTRY_SERVER=contoso.azurecr.io\nCONTAINER_REGISTRY_USERNAME=contoso\nCONTAINER_REGISTRY_PASSWORD=pw\n");
 
-        var build = await EdgeCli.RunAsync(new Dictionary<string, string?> { ["CONTAINER_REGISTRY_ADDRESS"] = null }, _dir.FullName, "manifest", "build", "--platform", "arm64v8");
+        var build = await EdgeCli.RunAsync(new Dictionary<string, string?> { ["CONTAINER_REGISTRY_SERVER"] = null }, _dir.FullName, "manifest", "build", "--platform", "arm64v8");
 
         build.ExitCode.ShouldBe(0, EdgeCli.Describe(build));
         var output = Path.Combine(_dir.FullName, "config", "deployment.arm64v8.json");
