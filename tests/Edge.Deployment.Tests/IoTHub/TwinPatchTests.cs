@@ -35,7 +35,8 @@ public sealed class TwinPatchTests
     [InlineData("n=0", "0")]
     [InlineData("n=0.75", "0.75")]
     [InlineData("n=-12.5", "-12.5")]
-    [InlineData("n=9223372036854775807", "9223372036854775807")]
+    [InlineData("n=123456789012345", "123456789012345")]
+    [InlineData("n=9223372036854775807", "\"9223372036854775807\"")]
     [InlineData("b=true", "true")]
     [InlineData("b=false", "false")]
     [InlineData("s=\"42\"", "\"42\"")]
@@ -47,7 +48,8 @@ public sealed class TwinPatchTests
 
         var patch = TwinPatch.Parse([assignment]);
 
-        patch[key]!.ToJsonString().ShouldBe(expectedJson);
+        JsonNode.DeepEquals(patch[key], JsonNode.Parse(expectedJson)).ShouldBeTrue(patch.ToJsonString());
+        patch[key]!.GetValueKind().ShouldBe(JsonNode.Parse(expectedJson)!.GetValueKind());
     }
 
     [Theory]
