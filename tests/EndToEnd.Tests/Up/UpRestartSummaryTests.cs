@@ -84,6 +84,8 @@ public sealed partial class UpRestartSummaryTests
         // Healthy exactly when nothing was lost (a frame Inference had accepted but not processed when it was killed is lost:
         // it acknowledges frames when it queues them).
         TestContext.Current.TestOutputHelper?.WriteLine(text);
+        var results = Directory.CreateDirectory(Path.Combine(Assets.RepoRoot, "artifacts", "test-results")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(results, "up-restart-summary.txt"), text, ct);
         exit.ShouldBe(lost == 0 ? 0 : 1, text);
         text.Contains("Healthy run.", StringComparison.Ordinal).ShouldBe(lost == 0, text);
         sent.ShouldBeGreaterThan(inferred / 2, text);
