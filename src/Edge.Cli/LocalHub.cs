@@ -38,9 +38,13 @@ internal static class LocalHub
     }
 
     /// <summary>Applies the rule; throws <see cref="HubNotFoundException"/> naming the places it looked and what to do.</summary>
-    public static (HubInfo Info, string StateDirectory) Find(string? explicitState)
+    public static (HubInfo Info, string StateDirectory) Find(string? explicitState) =>
+        Find(explicitState ?? Environment.GetEnvironmentVariable("EDGE_HUB_STATE"), Environment.CurrentDirectory, StandaloneStateDirectory);
+
+    /// <summary>The rule with its inputs explicit: a chosen state directory, the current directory, the standalone hub's directory.</summary>
+    internal static (HubInfo Info, string StateDirectory) Find(string? explicitState, string currentDirectory, string standaloneDirectory)
     {
-        if ((explicitState ?? Environment.GetEnvironmentVariable("EDGE_HUB_STATE")) is { Length: > 0 } chosen)
+        if (explicitState is { Length: > 0 } chosen)
         {
             return TryLoad(chosen, out var info, out var why)
                 ? (info!, chosen)
@@ -48,12 +52,12 @@ internal static class LocalHub
         }
 
         var candidates = new List<string>();
-        if (UpStateDirectory(Environment.CurrentDirectory) is { } up)
+        if (UpStateDirectory(currentDirectory) is { } up)
         {
             candidates.Add(up);
         }
 
-        candidates.Add(StandaloneStateDirectory);
+        candidates.Add(standaloneDirectory);
         foreach (var dir in candidates)
         {
             if (TryLoad(dir, out var info, out _) && IsRunning(dir))

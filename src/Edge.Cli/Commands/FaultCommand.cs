@@ -9,7 +9,7 @@ internal sealed class FaultCommand : ICommand
 
     public string Name => "fault";
 
-    public string Description => "inject faults into a running simulator hub (cloud offline, latency, drops)";
+    public string Description => "inject faults into a running hub (cloud offline, latency, dropped links)";
 
     public string Usage =>
         "fault upstream offline|online\n" +

@@ -178,12 +178,50 @@ internal sealed class HubCommand : ICommand
         var modules = sim.Modules.Concat(sim.Deployment?.Select(kv => kv.Key).Where(k => !k.StartsWith('$')) ?? []).Distinct(StringComparer.Ordinal);
         foreach (var module in modules)
         {
+            var lines = new[]
+            {
+                $"EdgeHubConnectionString={hub.GetModuleConnectionString(module)}",
+                $"EdgeModuleCACertificateFile={hub.CaCertificatePath}",
+                $"EdgeHubPort={hub.MqttPort}",
+            };
+            var envFile = WriteEnvFile(sim.StateDirectory, module, lines);
             Console.WriteLine();
-            Console.WriteLine($"Module '{module}': set these in its environment to run it natively:");
-            Console.WriteLine($"  EdgeHubConnectionString={hub.GetModuleConnectionString(module)}");
-            Console.WriteLine($"  EdgeModuleCACertificateFile={hub.CaCertificatePath}");
-            Console.WriteLine($"  EdgeHubPort={hub.MqttPort}");
+            Console.WriteLine($"Module '{module}': set these in its environment to run it natively (also in {envFile}):");
+            foreach (var line in lines)
+            {
+                Console.WriteLine("  " + line);
+            }
         }
+    }
+
+    /// <summary>
+    /// Writes <c>{state}/env/{module}.env</c> (owner-only: it holds the module's key), the file a debugger's launch settings
+    /// read (<c>.vscode/launch.json</c> <c>envFile</c>). Rewritten at every start, so it always matches the running hub.
+    /// </summary>
+    private static string WriteEnvFile(string stateDirectory, string module, IEnumerable<string> lines)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(stateDirectory, "env")).FullName;
+        var path = Path.Combine(dir, module + ".env");
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(false), options))
+        {
+            foreach (var line in lines)
+            {
+                writer.WriteLine(line);
+            }
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return path;
     }
 
     private static async Task<int> InjectAsync(string module, string input, string file, CommandLine options, CancellationToken ct)

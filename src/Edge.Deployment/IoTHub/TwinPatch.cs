@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -9,7 +8,7 @@ namespace Edge.Deployment.IoTHub;
 /// Builds a desired-properties merge patch from <c>key=value</c> arguments. A value stays a string unless it is plainly JSON:
 /// <c>true</c>, <c>false</c>, <c>null</c> (deletes the key), an object or array (<c>{...}</c>, <c>[...]</c>), a quoted string
 /// (<c>"42"</c>), or a number in plain form (<c>10</c>, <c>-3</c>, <c>0.75</c>: no exponent, no leading zero, no <c>+</c>, at most
-/// 15 significant digits), so an id such as <c>52224e611572</c> or <c>007</c> stays a string. With <c>json: true</c> every
+/// 15 digits, so that every SDK reads it exactly), so an id such as <c>52224e611572</c> or <c>007</c> stays a string. With <c>json: true</c> every
 /// value must be JSON (<c>--json</c>). Dotted keys nest (<c>thresholds.minScore=0.7</c> → <c>{"thresholds":{"minScore":0.7}}</c>).
 /// </summary>
 public static partial class TwinPatch
@@ -91,9 +90,9 @@ public static partial class TwinPatch
             }
         }
 
-        // A plain number is valid JSON as it stands: parsed as such, it keeps its exact text.
-        if ((PlainInteger().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
-            || (PlainDecimal().IsMatch(text) && text.Count(char.IsAsciiDigit) <= 15))
+        // A plain number is valid JSON as it stands: parsed as such, it keeps its exact text. At most 15 digits: a double holds
+        // them exactly, so SDKs that read numbers as doubles see the same value (a longer one is more likely an id).
+        if (PlainInteger().IsMatch(text) || (PlainDecimal().IsMatch(text) && text.Count(char.IsAsciiDigit) <= 15))
         {
             return JsonNode.Parse(text);
         }
@@ -114,7 +113,7 @@ public static partial class TwinPatch
         }
     }
 
-    [GeneratedRegex(@"^-?(0|[1-9][0-9]{0,17})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^-?(0|[1-9][0-9]{0,14})$", RegexOptions.CultureInvariant)]
     private static partial Regex PlainInteger();
 
     [GeneratedRegex(@"^-?(0|[1-9][0-9]*)\.[0-9]+$", RegexOptions.CultureInvariant)]

@@ -154,11 +154,21 @@ public sealed class FleetCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task FleetCommand_NoConnectionString_UsageExit2()
+    public async Task FleetCommand_NoConnectionStringNoLocalHub_Exit3()
     {
-        var r = await EdgeCli.RunAsync(new Dictionary<string, string?>(), null, "twin", "get", "edge-1", "Inference");
-        r.ExitCode.ShouldBe(2, EdgeCli.Describe(r));
-        r.Stderr.ShouldContain("IOTHUB_CONNECTION_STRING");
+        // No connection string: the local hub is looked for; an empty EDGE_HUB_STATE folder holds none.
+        var empty = Directory.CreateTempSubdirectory("edge-nohub").FullName;
+        try
+        {
+            var r = await EdgeCli.RunAsync(new Dictionary<string, string?> { ["EDGE_HUB_STATE"] = empty }, null, "twin", "get", "edge-1", "Inference");
+            r.ExitCode.ShouldBe(3, EdgeCli.Describe(r));
+            r.Stderr.ShouldContain("IOTHUB_CONNECTION_STRING");
+            r.Stderr.ShouldContain("start one with 'edge hub");
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
     }
 
     [Fact]

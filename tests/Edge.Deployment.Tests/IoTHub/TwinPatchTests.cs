@@ -19,6 +19,58 @@ public sealed class TwinPatchTests
     }
 
     [Theory]
+    [InlineData("runId=52224e611572", "\"52224e611572\"")]
+    [InlineData("id=007", "\"007\"")]
+    [InlineData("n=1e3", "\"1e3\"")]
+    [InlineData("n=+5", "\"+5\"")]
+    [InlineData("n=12345678901234567890", "\"12345678901234567890\"")]
+    [InlineData("n=0.1234567890123456", "\"0.1234567890123456\"")]
+    [InlineData("n=NaN", "\"NaN\"")]
+    [InlineData("n=Infinity", "\"Infinity\"")]
+    [InlineData("s=TRUE", "\"TRUE\"")]
+    [InlineData("s=1.", "\"1.\"")]
+    [InlineData("s=hello world", "\"hello world\"")]
+    [InlineData("n=42", "42")]
+    [InlineData("n=-3", "-3")]
+    [InlineData("n=0", "0")]
+    [InlineData("n=0.75", "0.75")]
+    [InlineData("n=-12.5", "-12.5")]
+    [InlineData("n=123456789012345", "123456789012345")]
+    [InlineData("n=9223372036854775807", "\"9223372036854775807\"")]
+    [InlineData("b=true", "true")]
+    [InlineData("b=false", "false")]
+    [InlineData("s=\"42\"", "\"42\"")]
+    [InlineData("o={\"a\": [1, \"x\"]}", "{\"a\":[1,\"x\"]}")]
+    [InlineData("a=[]", "[]")]
+    public void Parse_Value_StringUnlessPlainlyJson(string assignment, string expectedJson)
+    {
+        var key = assignment[..assignment.IndexOf('=', StringComparison.Ordinal)];
+
+        var patch = TwinPatch.Parse([assignment]);
+
+        JsonNode.DeepEquals(patch[key], JsonNode.Parse(expectedJson)).ShouldBeTrue(patch.ToJsonString());
+        patch[key]!.GetValueKind().ShouldBe(JsonNode.Parse(expectedJson)!.GetValueKind());
+    }
+
+    [Theory]
+    [InlineData("a={bad")]
+    [InlineData("a=[1,")]
+    [InlineData("a=\"unterminated")]
+    public void Parse_StartsLikeJsonButInvalid_FormatExceptionSayingHowToQuote(string assignment)
+    {
+        Should.Throw<FormatException>(() => TwinPatch.Parse([assignment])).Message.ShouldContain("quote it as a JSON string");
+    }
+
+    [Fact]
+    public void Parse_Json_EveryValueIsJson()
+    {
+        var patch = TwinPatch.Parse(["n=1e3", "s=\"52224e611572\"", "o={\"x\":1}", "gone=null"], json: true);
+
+        JsonNode.DeepEquals(patch, JsonNode.Parse("""{"n":1e3,"s":"52224e611572","o":{"x":1},"gone":null}""")).ShouldBeTrue(patch.ToJsonString());
+        Should.Throw<FormatException>(() => TwinPatch.Parse(["s=text"], json: true)).Message.ShouldContain("a string needs quotes");
+    }
+
+    [Theory]
     [InlineData("novalue")]
     [InlineData("=1")]
     [InlineData("a..b=1")]

@@ -203,8 +203,8 @@ public sealed class ModuleImageLintTests
 
         var m = ModuleJson.Load(path);
         m.Name.ShouldBe(module);
-        m.Repository.ShouldStartWith("${CONTAINER_REGISTRY_ADDRESS}/");
-        var repo = m.Repository["${CONTAINER_REGISTRY_ADDRESS}/".Length..];
+        m.Repository.ShouldStartWith("${CONTAINER_REGISTRY_SERVER}/");
+        var repo = m.Repository["${CONTAINER_REGISTRY_SERVER}/".Length..];
         repo.ShouldBe(repo.ToLowerInvariant());
         m.Platforms.Keys.ShouldBe(["amd64", "amd64.debug", "arm64v8"], ignoreOrder: true);
         foreach (var (_, dockerfile) in m.Platforms)

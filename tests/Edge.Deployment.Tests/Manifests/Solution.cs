@@ -12,7 +12,7 @@ internal static class Solution
     public static string GoldenDirectory => Path.Combine(Root, "tests", "Edge.Deployment.Tests", "Golden");
 
     public static VariableSet Variables { get; } = new([
-        new("CONTAINER_REGISTRY_ADDRESS", "contoso.azurecr.io"),
+        new("CONTAINER_REGISTRY_SERVER", "contoso.azurecr.io"),
         new("CONTAINER_REGISTRY_USERNAME", "contoso"),
         new("CONTAINER_REGISTRY_PASSWORD", "p@ss\"word"),
     ]);

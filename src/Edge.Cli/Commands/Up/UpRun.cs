@@ -64,6 +64,11 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
             return true;
         }).ConfigureAwait(false);
         var sim = Sim!;
+        if (HubStarted is { } hubStarted)
+        {
+            await hubStarted(sim).ConfigureAwait(false);
+        }
+
         await using var simScope = sim.ConfigureAwait(false);
 
         var moduleIds = LocalDeployment.ModuleIds(modulesContent);
@@ -150,6 +155,9 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         summary.Write(stdout);
         return summary.Healthy ? 0 : 1;
     }
+
+    /// <summary>Called once the hub runs, before any module starts (tests subscribe to its upstream feed here).</summary>
+    internal Func<EdgeHubSimulator, Task>? HubStarted { get; init; }
 
     /// <summary>The run's hub, once started (tests read its upstream feed independently).</summary>
     internal EdgeHubSimulator? Sim { get; private set; }
@@ -318,15 +326,18 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
     /// <summary>Registry variables a local run does not need; a value from .env or the environment wins.</summary>
     private static readonly Dictionary<string, string> LocalVariables = new(StringComparer.Ordinal)
     {
-        ["CONTAINER_REGISTRY_ADDRESS"] = "localhost:5000",
+        ["CONTAINER_REGISTRY_SERVER"] = "localhost:5000",
         ["CONTAINER_REGISTRY_USERNAME"] = "local",
         ["CONTAINER_REGISTRY_PASSWORD"] = "local",
     };
 
-    /// <summary>Local defaults, then <c>.env</c>, then the environment (which wins, as in <see cref="VariableSet.FromDotEnvAndEnvironment"/>).</summary>
+    /// <summary>
+    /// <c>.env</c>, then the environment (which wins, as in <see cref="VariableSet.FromDotEnvAndEnvironment"/>), an old
+    /// <c>CONTAINER_REGISTRY_ADDRESS</c> counting as <c>CONTAINER_REGISTRY_SERVER</c>; local defaults for the rest.
+    /// </summary>
     private static VariableSet Variables(string dotEnvPath)
     {
-        var values = new Dictionary<string, string>(LocalVariables, StringComparer.Ordinal);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
         if (File.Exists(dotEnvPath))
         {
             foreach (var (k, v) in DotEnv.Parse(File.ReadAllText(dotEnvPath)))
@@ -340,7 +351,20 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
             values[(string)e.Key] = (string?)e.Value ?? "";
         }
 
-        return new VariableSet(values);
+        foreach (var (old, current) in VariableSet.DeprecatedNames)
+        {
+            if (values.TryGetValue(old, out var value))
+            {
+                values.TryAdd(current, value);
+            }
+        }
+
+        foreach (var (name, value) in LocalVariables)
+        {
+            values.TryAdd(name, value);
+        }
+
+        return new VariableSet(values).WithDeprecatedAliases(out _);
     }
 
     private string ModuleDll(string repo, string moduleId) =>
