@@ -31,6 +31,9 @@ public sealed class EventSettings : IValidatableObject
     [Range(0.01, 1.0)]
     public double MatchIou { get; set; } = 0.2;
 
+    /// <summary>How detections are assigned to tracks: <c>hungarian</c> (minimum total cost) or <c>greedy</c> (best IoU pair first). Default hungarian.</summary>
+    public TrackMatching Matching { get; set; } = TrackMatching.Hungarian;
+
     /// <summary>
     /// When IoU is below <see cref="MatchIou"/>, a detection whose centre is within this many box sizes of the prediction still
     /// matches (after every IoU match: fast or small objects). 0 = IoU only. Default 1.
@@ -152,4 +155,14 @@ public sealed class ZoneSettings
             yield return "labels: entries must not be empty";
         }
     }
+}
+
+/// <summary>Detection-to-track assignment.</summary>
+public enum TrackMatching
+{
+    /// <summary>Cheapest pair first, then the cheapest of what is left.</summary>
+    Greedy,
+
+    /// <summary>Minimum total cost (Hungarian method).</summary>
+    Hungarian,
 }
