@@ -61,6 +61,17 @@ public sealed class EventSettings : IValidatableObject
     [Range(0.0, 10080)]
     public double SummaryMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// The IoT Hub tier this device's messages count against (F1, B1, B2, B3, S1, S2, S3): the module reports its projected daily
+    /// upstream messages against it, and <c>edge up</c>'s run summary does the same. Default S1.
+    /// </summary>
+    [RegularExpression("^(?i)(F1|B1|B2|B3|S1|S2|S3)$")]
+    public string IotHubTier { get; set; } = "S1";
+
+    /// <summary>IoT Hub units of <see cref="IotHubTier"/> (the daily quota is per unit). Default 1.</summary>
+    [Range(1, 200)]
+    public int IotHubUnits { get; set; } = 1;
+
     /// <summary>Zones per camera id: <c>{"cam1": {"door": {"points": [[0.1,0.2], …]}}}</c>. Default none.</summary>
     public Dictionary<string, Dictionary<string, ZoneSettings>> Zones { get; set; } = [];
 
