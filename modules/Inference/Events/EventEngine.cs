@@ -7,8 +7,8 @@ namespace Inference.Events;
 /// One camera's tracker, zones and event rules. Per frame: the tracker associates detections; each object's zone states step
 /// (inertia, loitering, labels); a confirmed object not yet announced emits <c>new</c>; an announced one emits <c>update</c>
 /// only on a meaningful change (zone entered or left, stationary/moving, top score up by
-/// <see cref="EventSettings.ScoreImprovement"/>); a lost announced object emits <c>end</c> (<c>left</c> at the frame edge,
-/// else <c>timeout</c>). Records are allocated only for emitted events. Not thread-safe (one camera, one frame at a time).
+/// <see cref="EventSettings.ScoreImprovement"/>); a lost announced object emits <c>end</c> (<c>left</c> when it was last seen at the frame
+/// edge, else <c>timeout</c>). Records are allocated only for emitted events. Not thread-safe (one camera, one frame at a time).
 /// </summary>
 internal sealed class EventEngine
 {
@@ -115,7 +115,7 @@ internal sealed class EventEngine
         {
             if (track.Announced)
             {
-                events.Add(Build(ObjectEvent.End, track, null, AtEdge(track.Estimate) ? "left" : "timeout"));
+                events.Add(Build(ObjectEvent.End, track, null, AtEdge(track.Box) ? "left" : "timeout"));
             }
         }
     }

@@ -31,6 +31,9 @@ public sealed class EventSettings : IValidatableObject
     [Range(0.01, 1.0)]
     public double MatchIou { get; set; } = 0.2;
 
+    /// <summary>How detections are assigned to tracks: <c>hungarian</c> (minimum total cost) or <c>greedy</c> (best IoU pair first). Default hungarian.</summary>
+    public TrackMatching Matching { get; set; } = TrackMatching.Hungarian;
+
     /// <summary>
     /// When IoU is below <see cref="MatchIou"/>, a detection whose centre is within this many box sizes of the prediction still
     /// matches (after every IoU match: fast or small objects). 0 = IoU only. Default 1.
@@ -57,6 +60,17 @@ public sealed class EventSettings : IValidatableObject
     /// <summary>Minutes between <c>summary</c> messages (counts per label and zone per camera); 0 = off. Default 60.</summary>
     [Range(0.0, 10080)]
     public double SummaryMinutes { get; set; } = 60;
+
+    /// <summary>
+    /// The IoT Hub tier this device's messages count against (F1, B1, B2, B3, S1, S2, S3): the module reports its projected daily
+    /// upstream messages against it, and <c>edge up</c>'s run summary does the same. Default S1.
+    /// </summary>
+    [RegularExpression("^(?i)(F1|B1|B2|B3|S1|S2|S3)$")]
+    public string IotHubTier { get; set; } = "S1";
+
+    /// <summary>IoT Hub units of <see cref="IotHubTier"/> (the daily quota is per unit). Default 1.</summary>
+    [Range(1, 200)]
+    public int IotHubUnits { get; set; } = 1;
 
     /// <summary>Zones per camera id: <c>{"cam1": {"door": {"points": [[0.1,0.2], …]}}}</c>. Default none.</summary>
     public Dictionary<string, Dictionary<string, ZoneSettings>> Zones { get; set; } = [];
@@ -152,4 +166,14 @@ public sealed class ZoneSettings
             yield return "labels: entries must not be empty";
         }
     }
+}
+
+/// <summary>Detection-to-track assignment.</summary>
+public enum TrackMatching
+{
+    /// <summary>Cheapest pair first, then the cheapest of what is left.</summary>
+    Greedy,
+
+    /// <summary>Minimum total cost (Hungarian method).</summary>
+    Hungarian,
 }

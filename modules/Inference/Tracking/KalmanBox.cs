@@ -11,7 +11,7 @@ namespace Inference.Tracking;
 internal struct KalmanBox
 {
     /// <summary>Measurement noise, as a fraction of the box's larger side (one standard deviation).</summary>
-    public const float MeasurementStd = 1f / 20;
+    public const float MeasurementStd = 0.1f;
 
     /// <summary>Process noise: white acceleration, box sides per second squared (one standard deviation).</summary>
     public const float AccelerationStd = 2f;

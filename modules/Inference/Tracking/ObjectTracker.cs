@@ -5,8 +5,9 @@ namespace Inference.Tracking;
 
 /// <summary>
 /// Multi-object tracker for one camera (SORT-style): each frame the tracks' constant-velocity Kalman filters predict, detections
-/// are associated greedily by IoU with the predictions (best pair first, same label only), then by centre distance for what IoU
-/// left unmatched; matched tracks are corrected, unmatched detections at or above <see cref="EventSettings.MinScore"/> start
+/// are associated with the predictions greedily (cheapest pair first) or by minimum-cost (Hungarian) matching on IoU
+/// (<see cref="EventSettings.Matching"/>), same label only, with centre distance as
+/// the fallback for pairs IoU does not reach (ranked after every IoU pair); matched tracks are corrected, unmatched detections at or above <see cref="EventSettings.MinScore"/> start
 /// tentative tracks, and a track is confirmed once it has <see cref="EventSettings.MinHits"/> hits and the median of its recent
 /// scores reaches <see cref="EventSettings.ConfirmScore"/> (so a one-frame false positive never becomes an object). A confirmed
 /// track survives missed frames for <see cref="EventSettings.MaxAgeSeconds"/>; a tentative one dies on its second miss.
@@ -16,7 +17,11 @@ internal sealed class ObjectTracker
 {
     private readonly List<TrackedObject> _tracks = [];
     private readonly List<TrackedObject> _removed = [];
-    private Pair[] _pairs = new Pair[64];
+    private const float Impossible = 1e6f;
+    private readonly Assignment _assignment = new();
+    private float[] _cost = new float[256];
+    private int[] _rowToCol = new int[16];
+    private Pair[] _pairs = new Pair[256];
     private bool[] _detUsed = new bool[16];
     private long _nextId;
 
@@ -49,21 +54,7 @@ internal sealed class ObjectTracker
         }
 
         Array.Clear(_detUsed, 0, detections.Count);
-        var n = CollectPairs(detections, (float)s.MatchIou, (float)s.CentroidGate);
-        Array.Sort(_pairs, 0, n, PairComparer.Instance);
-        for (var i = 0; i < n; i++)
-        {
-            var p = _pairs[i];
-            var track = _tracks[p.Track];
-            if (track.MatchedThisFrame || _detUsed[p.Detection])
-            {
-                continue;
-            }
-
-            var d = detections[p.Detection];
-            track.Hit(d.Score, d.Box, t, (float)s.StationaryMove, s.StationarySeconds);
-            _detUsed[p.Detection] = true;
-        }
+        Associate(detections, t, s);
 
         for (var i = _tracks.Count - 1; i >= 0; i--)
         {
@@ -111,75 +102,131 @@ internal sealed class ObjectTracker
         _tracks.Clear();
     }
 
-    private int CollectPairs(IReadOnlyList<Detection> detections, float minIou, float gate)
+    /// <summary>
+    /// Builds the track × detection cost matrix (IoU pairs first: cost 1 − IoU; centre-distance pairs after them: 1 + d/gate;
+    /// impossible pairs: <see cref="Impossible"/>), solves it with the Hungarian method, and applies the possible matches.
+    /// </summary>
+    private void Associate(IReadOnlyList<Detection> detections, double t, EventSettings s)
     {
-        var n = 0;
-        for (var ti = 0; ti < _tracks.Count; ti++)
+        var nt = _tracks.Count;
+        var nd = detections.Count;
+        if (nt == 0 || nd == 0)
+        {
+            return;
+        }
+
+        var transpose = nt > nd;
+        var rows = transpose ? nd : nt;
+        var cols = transpose ? nt : nd;
+        if (_cost.Length < rows * cols)
+        {
+            _cost = new float[Math.Max(rows * cols, _cost.Length * 2)];
+        }
+
+        if (_rowToCol.Length < rows)
+        {
+            _rowToCol = new int[Math.Max(rows, _rowToCol.Length * 2)];
+        }
+
+        var minIou = (float)s.MatchIou;
+        var gate = (float)s.CentroidGate;
+        for (var ti = 0; ti < nt; ti++)
         {
             var track = _tracks[ti];
             var predicted = track.Estimate;
             var (tx, ty) = TrackedObject.Centre(predicted);
             var tSize = (predicted.W + predicted.H) / 2;
-            for (var di = 0; di < detections.Count; di++)
+
+            // The prediction gets less certain with every missed frame: the centre gate widens with it.
+            var trackGate = gate + (0.25f * Math.Min(track.Misses, 8));
+            for (var di = 0; di < nd; di++)
             {
                 var d = detections[di];
-                if (!string.Equals(d.Label, track.Label, StringComparison.Ordinal))
+                var cost = Impossible;
+                if (string.Equals(d.Label, track.Label, StringComparison.Ordinal))
                 {
-                    continue;
-                }
-
-                var iou = predicted.IoU(d.Box);
-                float score;
-                if (iou >= minIou)
-                {
-                    score = 1 + iou;
-                }
-                else if (gate > 0)
-                {
-                    // Centre distance in box sizes; boxes of very different sizes never match this way.
-                    var dSize = (d.Box.W + d.Box.H) / 2;
-                    var ratio = dSize / MathF.Max(tSize, 1e-4f);
-                    if (ratio is < 0.5f or > 2f)
+                    var iou = predicted.IoU(d.Box);
+                    if (iou >= minIou)
                     {
-                        continue;
+                        cost = 1 - iou;
                     }
-
-                    var (dx, dy) = TrackedObject.Centre(d.Box);
-                    var dist = MathF.Sqrt(((dx - tx) * (dx - tx)) + ((dy - ty) * (dy - ty))) / MathF.Max((tSize + dSize) / 2, 1e-4f);
-                    if (dist >= gate)
+                    else if (gate > 0)
                     {
-                        continue;
+                        // Centre distance in box sizes; boxes of very different sizes never match this way.
+                        var dSize = (d.Box.W + d.Box.H) / 2;
+                        var ratio = dSize / MathF.Max(tSize, 1e-4f);
+                        var (dx, dy) = TrackedObject.Centre(d.Box);
+                        var dist = MathF.Sqrt(((dx - tx) * (dx - tx)) + ((dy - ty) * (dy - ty))) / MathF.Max((tSize + dSize) / 2, 1e-4f);
+                        if (ratio is >= 0.5f and <= 2f && dist < trackGate)
+                        {
+                            cost = 1 + (dist / trackGate);
+                        }
                     }
-
-                    score = 1 - (dist / gate);
-                }
-                else
-                {
-                    continue;
                 }
 
-                if (n == _pairs.Length)
-                {
-                    Array.Resize(ref _pairs, n * 2);
-                }
-
-                _pairs[n++] = new Pair(ti, di, score);
+                _cost[transpose ? (di * cols) + ti : (ti * cols) + di] = cost;
             }
         }
 
-        return n;
+        if (s.Matching == TrackMatching.Hungarian)
+        {
+            _assignment.Solve(_cost.AsSpan(0, rows * cols), rows, cols, _rowToCol);
+            for (var r = 0; r < rows; r++)
+            {
+                var c = _rowToCol[r];
+                if (c >= 0 && _cost[(r * cols) + c] < Impossible)
+                {
+                    Match(transpose ? c : r, transpose ? r : c, detections, t, s);
+                }
+            }
+
+            return;
+        }
+
+        // Greedy: the cheapest possible pair first, then the next among what is left.
+        var n = 0;
+        if (_pairs.Length < rows * cols)
+        {
+            _pairs = new Pair[Math.Max(rows * cols, _pairs.Length * 2)];
+        }
+
+        for (var i = 0; i < rows * cols; i++)
+        {
+            if (_cost[i] < Impossible)
+            {
+                var (r, c) = Math.DivRem(i, cols);
+                _pairs[n++] = new Pair(transpose ? c : r, transpose ? r : c, _cost[i]);
+            }
+        }
+
+        Array.Sort(_pairs, 0, n, PairComparer.Instance);
+        for (var i = 0; i < n; i++)
+        {
+            var p = _pairs[i];
+            if (!_tracks[p.Track].MatchedThisFrame && !_detUsed[p.Detection])
+            {
+                Match(p.Track, p.Detection, detections, t, s);
+            }
+        }
     }
 
-    private readonly record struct Pair(int Track, int Detection, float Score);
+    private void Match(int ti, int di, IReadOnlyList<Detection> detections, double t, EventSettings s)
+    {
+        var d = detections[di];
+        _tracks[ti].Hit(d.Score, d.Box, t, (float)s.StationaryMove, s.StationarySeconds);
+        _detUsed[di] = true;
+    }
 
-    /// <summary>Best pair first; ties broken by track then detection index so the result is deterministic.</summary>
+    private readonly record struct Pair(int Track, int Detection, float Cost);
+
+    /// <summary>Cheapest pair first; ties broken by track then detection index so the result is deterministic.</summary>
     private sealed class PairComparer : IComparer<Pair>
     {
         public static readonly PairComparer Instance = new();
 
         public int Compare(Pair a, Pair b)
         {
-            var c = b.Score.CompareTo(a.Score);
+            var c = a.Cost.CompareTo(b.Cost);
             if (c != 0)
             {
                 return c;

@@ -178,9 +178,9 @@ internal sealed class TrackedObject
         MatchedThisFrame = false;
 
         // After a few misses the velocity is decayed: a lost object is assumed to slow down rather than to fly off.
-        if (Misses > 2)
+        if (Misses > 5)
         {
-            _filter.Damp(0.7f);
+            _filter.Damp(0.85f);
         }
     }
 

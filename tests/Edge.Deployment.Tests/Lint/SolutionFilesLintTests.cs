@@ -50,7 +50,10 @@ public sealed class SolutionFilesLintTests
         var m = Solution.Build("deployment.template.json", "amd64");
         var routes = (JsonObject)Solution.Hub(m)["routes"]!;
         routes["captureToInference"]!["route"]!.GetValue<string>().ShouldContain("BrokeredEndpoint(\"/modules/Inference/inputs/frames\")");
-        routes["detectionsToCloud"]!["route"]!.GetValue<string>().ShouldEndWith("INTO $upstream");
+        routes["eventsToCloud"]!["route"]!.GetValue<string>().ShouldBe("FROM /messages/modules/Inference/outputs/events INTO $upstream");
+        routes["eventsToCloud"]!["priority"]!.GetValue<int>().ShouldBe(0, "events are never dropped before anything else");
+        routes["summaryToCloud"]!["route"]!.GetValue<string>().ShouldEndWith("outputs/summary INTO $upstream");
+        routes.ShouldNotContain(r => r.Value!.ToJsonString().Contains("outputs/detections", StringComparison.Ordinal), "per-frame detections stay on the edge by default");
         routes["healthToCloud"]!["route"]!.GetValue<string>().ShouldStartWith("FROM /messages/modules/CameraCapture/outputs/health");
         routes.ShouldNotContain(r => r.Value!.ToJsonString().Contains("annotated", StringComparison.Ordinal), "annotated frames go nowhere by default");
         Solution.Hub(m)["storeAndForwardConfiguration"]!["timeToLiveSecs"]!.GetValue<int>().ShouldBe(7200);

@@ -86,6 +86,18 @@ internal static class LocalDeployment
             };
         }
 
+        // Per-frame detections stay on the edge in the deployment (events go upstream); the local run still streams them to the
+        // console and the dashboard through a low-priority, short-lived route that the upstream budget leaves out.
+        if (modulesContent["$edgeHub"]?["properties.desired"]?["routes"] is JsonObject localRoutes && !localRoutes.Any(r => r.Value?.ToJsonString().Contains("outputs/detections", StringComparison.Ordinal) == true))
+        {
+            localRoutes[UpstreamBudget.LocalDetectionsRoute] = new JsonObject
+            {
+                ["route"] = "FROM /messages/modules/Inference/outputs/detections INTO $upstream",
+                ["priority"] = 8,
+                ["timeToLiveSecs"] = 30,
+            };
+        }
+
         if (options.Dashboard && modulesContent["$edgeHub"]?["properties.desired"]?["routes"] is JsonObject routes && !routes.ContainsKey("annotatedToDashboard"))
         {
             routes["annotatedToDashboard"] = new JsonObject

@@ -153,6 +153,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
         await streamCts.CancelAsync().ConfigureAwait(false);
         await streaming.ConfigureAwait(false);
         summary.Write(stdout);
+        UpstreamBudget.Create(_monitor.Snapshot().BySource, _clock.Elapsed, modulesContent).Write(stdout);
         return summary.Healthy ? 0 : 1;
     }
 
