@@ -83,8 +83,8 @@ internal sealed class ModelCommand : ICommand
               Static INT8 quantization in QDQ form. The float model runs on frames decoded from the media (a video file or a
               folder of images) through the profile's own preprocessing; activation ranges are collected there.
               --profile <name>          blazeface (default), yolo, ssd or classification: the preprocessing to calibrate with
-              --calibrator <method>     minmax (default), percentile or entropy
-              --percentile <p>          percentile calibrator: keep p% of values (default 99.999)
+              --calibrator <method>     percentile (default), minmax or entropy
+              --percentile <p>          percentile calibrator: the range is ±the p-th percentile of |x| (default 99.99)
               --per-channel             one weight scale per output channel for Conv (axis 0)
               --format qdq              the only format written (QuantizeLinear/DequantizeLinear pairs; ONNX Runtime fuses them)
               --activations <type>      uint8 (default; U8S8, the pairing ONNX Runtime's x86 kernels favour) or int8 (S8S8)
@@ -170,12 +170,12 @@ internal sealed class ModelCommand : ICommand
             Profile = ModelArguments.ParseProfile(options.GetValueOrDefault("--profile")),
             Calibrator = options.GetValueOrDefault("--calibrator")?.ToLowerInvariant() switch
             {
-                null or "minmax" => CalibrationMethod.MinMax,
-                "percentile" => CalibrationMethod.Percentile,
+                null or "percentile" => CalibrationMethod.Percentile,
+                "minmax" => CalibrationMethod.MinMax,
                 "entropy" => CalibrationMethod.Entropy,
                 var c => throw new ModelArgumentException($"--calibrator {c}: use minmax, percentile or entropy"),
             },
-            Percentile = ModelArguments.ParseDouble(options, "--percentile", 99.999, 50, 100),
+            Percentile = ModelArguments.ParseDouble(options, "--percentile", 99.99, 50, 100),
             PerChannel = options.ContainsKey("--per-channel"),
             UnsignedActivations = options.GetValueOrDefault("--activations")?.ToLowerInvariant() switch
             {
