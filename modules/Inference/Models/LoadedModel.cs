@@ -98,6 +98,15 @@ internal sealed partial class LoadedModel : IDisposable
 
     public float DefaultNmsIou => _post.DefaultNmsIou;
 
+    /// <summary>The image input's name (tooling: calibration feeds the same tensor the module does).</summary>
+    internal string InputName => _inputNames[0];
+
+    /// <summary>The resolved image input shape, batch 1.</summary>
+    internal long[] InputShape => _inputShape;
+
+    /// <summary>A new preprocessor with this model's resolved input settings (tooling: calibration and comparison).</summary>
+    internal Preprocessor CreatePreprocessor() => _newPreprocessor();
+
     /// <summary>Opens, validates and warms up a model; throws <see cref="ModelValidationException"/> with the reason when it cannot serve.</summary>
     public static LoadedModel Load(string path, string sha256, ModelSettings settings, IReadOnlyList<string>? labels, SessionConfig config)
     {
