@@ -37,7 +37,8 @@ public sealed class HappyPathTests
 
         await h.WaitForAsync(() => h.Verifier.DistinctCount("sensorA") >= count && h.Verifier.DistinctCount("sensorB") >= count,
             TimeSpan.FromSeconds(count / rate + 30), "both sources to arrive at $upstream", ct);
-        await Task.Delay(TimeSpan.FromMilliseconds(500), TimeProvider.System, ct); // late duplicates would show up now
+        // Late duplicates would be copies still queued in the hub: wait until it holds nothing for any endpoint.
+        await h.WaitForAsync(() => h.Sim.GetStatus().Queues.All(q => q.Depth == 0), TimeSpan.FromSeconds(30), "the hub's queues to drain", ct);
 
         h.Report("send → relay → $upstream");
         foreach (var source in new[] { "sensorA", "sensorB" })

@@ -84,7 +84,9 @@ public sealed class SecurityTests
         var log = other.LogFilePath("untrusting");
         await h.WaitForAsync(() => File.Exists(log) && File.ReadAllText(log).Contains("Connection to edgeHub failed", StringComparison.Ordinal),
             TimeSpan.FromSeconds(45), "the untrusting module to fail its TLS handshake", ct);
-        await Task.Delay(TimeSpan.FromSeconds(2), TimeProvider.System, ct); // it keeps retrying meanwhile
+        // A trust failure is retried, not a crash: wait for the next attempt to fail too (the process survived the first).
+        await h.WaitForAsync(() => File.ReadLines(log).Count(l => l.Contains("Connection to edgeHub failed", StringComparison.Ordinal)) >= 2,
+            TimeSpan.FromSeconds(45), "the untrusting module to retry and fail again", ct);
 
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", File.ReadLines(log).Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase)).Take(3)));
         other.GetStatus().Single().RuntimeStatus.ShouldBe("running", "a trust failure is retried, not a crash");
