@@ -6,7 +6,10 @@ namespace Edge.Protocol.Mqtt;
 /// <summary>Quality of service of a PUBLISH (QoS 2 is never used: edgeHub does not support it).</summary>
 public enum MqttQos
 {
+    /// <summary>QoS 0: sent once, never acknowledged.</summary>
     AtMostOnce = 0,
+
+    /// <summary>QoS 1: carries a packet id and is sent again until the receiver's PUBACK.</summary>
     AtLeastOnce = 1,
 }
 
@@ -29,10 +32,16 @@ public enum MqttPacketType
     Disconnect = 14,
 }
 
+/// <summary>What <see cref="MqttCodec.TryReadFixedHeader"/> found.</summary>
 public enum HeaderStatus
 {
+    /// <summary>A whole fixed header: its type byte, remaining length and size are set.</summary>
     Complete,
+
+    /// <summary>Not enough bytes yet: read more and try again.</summary>
     NeedMore,
+
+    /// <summary>A fifth remaining-length byte: not MQTT; close the connection.</summary>
     Malformed,
 }
 
@@ -185,6 +194,7 @@ public static class MqttCodec
         return true;
     }
 
+    /// <summary>Reads a big-endian 16-bit value (a packet id) at <paramref name="offset"/> and advances it; false when it does not fit.</summary>
     public static bool TryReadUInt16(ReadOnlySpan<byte> packet, ref int offset, out ushort value)
     {
         value = 0;

@@ -8,10 +8,6 @@ using Edge.Protocol.Mqtt;
 
 namespace Edge.Hub.Heads.Mqtt;
 
-// Over 500 lines on purpose: this is one connection's whole MQTT 3.1.1 state machine (CONNECT, PUBLISH, SUBSCRIBE/UNSUBSCRIBE,
-// keep-alive, the send side). Every handler runs on the connection's read loop and shares its state (writer, session, close
-// reason); what is separable is elsewhere: the PUBACK queue (HeldPubAcks), the codec (Edge.Protocol), IoT Hub's rules (IoTHubProtocol).
-
 /// <summary>
 /// One MQTT 3.1.1 connection over TLS: the wire protocol only; what a packet means for the hub (who may connect, publish or
 /// subscribe, where a message goes) is decided by <see cref="IoTHubProtocol"/>. The read loop parses packets straight from a pooled buffer (several per TLS record, or one
@@ -229,72 +225,19 @@ internal sealed class MqttConnection : IClientLink, IDisposable
 
     private ValueTask<bool> HandleConnect(ReadOnlySpan<byte> body)
     {
-        var o = 0;
-        if (!MqttCodec.TryReadString(body, ref o, out var protocol) || body.Length - o < 4)
+        switch (MqttConnect.TryRead(body, out var connect, out var problem, out var level))
         {
-            return new ValueTask<bool>(Malformed("bad CONNECT header"));
+            case ConnectStatus.Malformed:
+                return new ValueTask<bool>(Malformed(problem));
+            case ConnectStatus.UnsupportedLevel:
+                MqttHeadLog.UnsupportedProtocol(_head.Logger, _clientId, level);
+                _head.Counters.Refused("unsupported-protocol");
+                return new ValueTask<bool>(RefuseConnectAsync(0x01, "unsupported protocol level"));
+            default:
+                break;
         }
 
-        var level = body[o];
-        var flags = body[o + 1];
-        var keepAlive = BinaryPrimitives.ReadUInt16BigEndian(body[(o + 2)..]);
-        o += 4;
-        if (protocol is not ("MQTT" or "MQIsdp"))
-        {
-            return new ValueTask<bool>(Malformed($"protocol name '{protocol}'"));
-        }
-
-        if (protocol != "MQTT" || level != 4)
-        {
-            MqttHeadLog.UnsupportedProtocol(_head.Logger, _clientId, level);
-            _head.Counters.Refused("unsupported-protocol");
-            return new ValueTask<bool>(RefuseConnectAsync(0x01, "unsupported protocol level"));
-        }
-
-        var clean = (flags & 0x02) != 0;
-        var will = (flags & 0x04) != 0;
-        var willQos = (flags >> 3) & 3;
-        var willRetain = (flags & 0x20) != 0;
-        var hasPassword = (flags & 0x40) != 0;
-        var hasUser = (flags & 0x80) != 0;
-        if ((flags & 0x01) != 0 || willQos == 3 || (!will && (willQos != 0 || willRetain)) || (hasPassword && !hasUser))
-        {
-            return new ValueTask<bool>(Malformed("bad CONNECT flags"));
-        }
-
-        if (!MqttCodec.TryReadString(body, ref o, out var clientId))
-        {
-            return new ValueTask<bool>(Malformed("bad client id"));
-        }
-
-        // A will message is accepted and ignored (edgeHub allows one; the hub's modules never set it).
-        if (will && (!MqttCodec.TryReadString(body, ref o, out _) || !MqttCodec.TryReadBinary(body, ref o, out _)))
-        {
-            return new ValueTask<bool>(Malformed("bad will"));
-        }
-
-        string? username = null;
-        string? password = null;
-        if (hasUser && !MqttCodec.TryReadString(body, ref o, out username))
-        {
-            return new ValueTask<bool>(Malformed("bad username"));
-        }
-
-        if (hasPassword)
-        {
-            if (!MqttCodec.TryReadBinary(body, ref o, out var pw))
-            {
-                return new ValueTask<bool>(Malformed("bad password"));
-            }
-
-            password = Encoding.UTF8.GetString(pw);
-        }
-
-        if (o != body.Length)
-        {
-            return new ValueTask<bool>(Malformed("bytes after the CONNECT payload"));
-        }
-
+        var (clientId, username, password, clean, keepAlive) = connect!;
         _clientId = clientId;
         if (!_iotHub.TryAuthenticate(clientId, username, password, out var identity, out var reason))
         {
@@ -435,53 +378,26 @@ internal sealed class MqttConnection : IClientLink, IDisposable
 
     private bool HandleSubscribe(ReadOnlySpan<byte> body)
     {
-        var o = 0;
-        if (!MqttCodec.TryReadUInt16(body, ref o, out var packetId) || packetId == 0 || o == body.Length)
+        if (!MqttSubscriptions.TryReadSubscribe(body, out var packetId, out var filters, out var problem))
         {
-            return Malformed("bad SUBSCRIBE");
+            return Malformed(problem);
         }
 
-        var granted = new List<(string Filter, byte Code)>(1);
-        while (o < body.Length)
-        {
-            if (!MqttCodec.TryReadString(body, ref o, out var filter) || filter.Length == 0 || o == body.Length)
-            {
-                return Malformed("bad SUBSCRIBE filter");
-            }
-
-            var requested = body[o++];
-            if (requested > 2)
-            {
-                return Malformed("bad SUBSCRIBE QoS");
-            }
-
-            // Refused (0x80) or QoS 1 at most: the Protocol Gateway grants QoS 1 for a QoS 2 subscription.
-            var code = _iotHub.MaySubscribe(_state!, filter) ? Math.Min(requested, (byte)1) : (byte)0x80;
-
-            granted.Add((filter, code));
-        }
+        // Refused (0x80) or QoS 1 at most: the Protocol Gateway grants QoS 1 for a QoS 2 subscription.
+        var codes = filters.Select(f => _iotHub.MaySubscribe(_state!, f.Filter) ? Math.Min(f.Qos, (byte)1) : (byte)0x80).ToList();
 
         // SUBACK first, so nothing delivered for the new subscription overtakes it.
-        var length = 2 + granted.Count;
-        if (_writer!.Send(MqttCodec.FixedHeaderLength(length) + length, (packetId, granted, length), static (span, s) =>
-        {
-            var w = MqttCodec.WriteFixedHeader(span, 0x90, s.length);
-            BinaryPrimitives.WriteUInt16BigEndian(span[w..], s.packetId);
-            w += 2;
-            foreach (var (_, code) in s.granted)
-            {
-                span[w++] = code;
-            }
-        }) != QueueResult.Queued)
+        if (_writer!.Send(MqttSubscriptions.SubAckLength(codes.Count), (packetId, codes), static (span, s) =>
+                MqttSubscriptions.WriteSubAck(span, s.packetId, s.codes)) != QueueResult.Queued)
         {
             return false;
         }
 
-        foreach (var (filter, code) in granted)
+        for (var i = 0; i < filters.Count; i++)
         {
-            if (code != 0x80)
+            if (codes[i] != 0x80)
             {
-                _iotHub.SetSubscription(_state!, filter, true);
+                _iotHub.SetSubscription(_state!, filters[i].Filter, true);
             }
         }
 
@@ -490,21 +406,9 @@ internal sealed class MqttConnection : IClientLink, IDisposable
 
     private bool HandleUnsubscribe(ReadOnlySpan<byte> body)
     {
-        var o = 0;
-        if (!MqttCodec.TryReadUInt16(body, ref o, out var packetId) || packetId == 0 || o == body.Length)
+        if (!MqttSubscriptions.TryReadUnsubscribe(body, out var packetId, out var filters, out var problem))
         {
-            return Malformed("bad UNSUBSCRIBE");
-        }
-
-        var filters = new List<string>(1);
-        while (o < body.Length)
-        {
-            if (!MqttCodec.TryReadString(body, ref o, out var filter) || filter.Length == 0)
-            {
-                return Malformed("bad UNSUBSCRIBE filter");
-            }
-
-            filters.Add(filter);
+            return Malformed(problem);
         }
 
         foreach (var filter in filters)
