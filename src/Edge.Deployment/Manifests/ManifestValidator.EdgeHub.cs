@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Edge.Deployment.Routing;
+using Edge.Routing;
 
 namespace Edge.Deployment.Manifests;
 
