@@ -70,7 +70,7 @@ public sealed class EdgeScriptTests : IDisposable
         await RunAsync();
         Touch("src/Lib");
         Write("src/Lib/B.cs", "");
-        File.SetLastWriteTimeUtc(Path.Combine(_root.Path, "src/Lib/B.cs"), DateTime.UtcNow.AddMinutes(-10));
+        File.SetLastWriteTimeUtc(Path.Combine(_root.Path, "src/Lib/B.cs"), TimeProvider.System.GetUtcNow().UtcDateTime.AddMinutes(-10));
 
         (await RunAsync()).ShouldBe(1);
     }
@@ -106,18 +106,18 @@ public sealed class EdgeScriptTests : IDisposable
         return (File.Exists(_calls) ? File.ReadAllLines(_calls).Length : 0) - before;
     }
 
-    /// <summary>Sets a file's or folder's time a little after the stamp (file times are compared, not contents).</summary>
+    /// <summary>Sets a file's or folder's time just after the stamp (file times are compared, not contents).</summary>
     private void Touch(string relative)
     {
         var path = Path.Combine(_root.Path, relative);
         var stamp = File.GetLastWriteTimeUtc(Path.Combine(Path.GetDirectoryName(_bin)!, ".edge-build-stamp"));
         if (Directory.Exists(path))
         {
-            Directory.SetLastWriteTimeUtc(path, stamp.AddSeconds(2));
+            Directory.SetLastWriteTimeUtc(path, stamp.AddMilliseconds(1));
         }
         else
         {
-            File.SetLastWriteTimeUtc(path, stamp.AddSeconds(2));
+            File.SetLastWriteTimeUtc(path, stamp.AddMilliseconds(1));
         }
     }
 
