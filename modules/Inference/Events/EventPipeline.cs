@@ -50,7 +50,8 @@ internal sealed class EventPipeline : IDisposable
         _time = time;
         _log = log;
         _periodStart = time.GetUtcNow();
-        _runId = time.GetUtcNow().ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture);
+        // Start time plus 32 random bits: ids stay unique across restarts even when two starts share a millisecond (or a clock).
+        _runId = time.GetUtcNow().ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
     }
 
     public EventSettings Settings => _settings;
