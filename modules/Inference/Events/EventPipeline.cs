@@ -13,7 +13,8 @@ namespace Inference.Events;
 /// Turns per-frame detections into durable object events: one <see cref="EventEngine"/> per camera; events go out on output
 /// <c>events</c> through the module client (the runtime's durable SQLite outbox: they survive a cloud outage, a hub restart and
 /// <c>kill -9</c>), and a periodic <c>summary</c>. What must outlive the process — events whose <c>end</c> is still due, the
-/// summary's counts — is written to <c>{stateDirectory}/events/state.json</c> before and after each send. On start,
+/// summary's counts — is written to <c>{stateDirectory}/events/state.json</c> (atomically: temporary file, then rename) before a
+/// <c>new</c> is sent and after <c>new</c>/<c>end</c> were accepted. On start,
 /// <see cref="RecoverAsync"/> ends every object left open with reason <c>restart</c> (re-sending its <c>new</c> first when the
 /// process died before that was accepted), so an <c>end</c> never goes without its <c>new</c>. Tracks themselves are not
 /// persisted: an object still in view after a restart is a new event.
@@ -49,7 +50,8 @@ internal sealed class EventPipeline : IDisposable
         _time = time;
         _log = log;
         _periodStart = time.GetUtcNow();
-        _runId = time.GetUtcNow().ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture);
+        // Start time plus 32 random bits: ids stay unique across restarts even when two starts share a millisecond (or a clock).
+        _runId = time.GetUtcNow().ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
     }
 
     public EventSettings Settings => _settings;
@@ -310,6 +312,7 @@ internal sealed class EventPipeline : IDisposable
                 await SaveAsync(ct).ConfigureAwait(false);
             }
 
+            var changed = anyNew;
             foreach (var e in events)
             {
                 await SendEventAsync(e, ct).ConfigureAwait(false);
@@ -317,6 +320,7 @@ internal sealed class EventPipeline : IDisposable
                 if (e.Type == ObjectEvent.End)
                 {
                     _open.Remove(e.EventId);
+                    changed = true;
                 }
                 else
                 {
@@ -324,7 +328,12 @@ internal sealed class EventPipeline : IDisposable
                 }
             }
 
-            await SaveAsync(ct).ConfigureAwait(false);
+            // Updates alone do not rewrite the state: an 'end' after a restart is then built from an older event of the object
+            // (its zones and path as of then), which is still the right object, and an 'update' costs no file write.
+            if (changed)
+            {
+                await SaveAsync(ct).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -414,8 +423,10 @@ internal sealed class EventPipeline : IDisposable
         var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, useAsync: true);
         await using (file.ConfigureAwait(false))
         {
+            // Written to the OS, not forced to the disk: the rename below makes the switch atomic, so a killed process leaves
+            // the old or the new file, never half of one. (A power cut may lose the latest version: then some objects get no
+            // 'end'; an 'end' without its 'new' still cannot happen.)
             await file.WriteAsync(bytes, ct).ConfigureAwait(false);
-            file.Flush(flushToDisk: true);
         }
 
         File.Move(tmp, _statePath, overwrite: true);

@@ -45,7 +45,7 @@ public sealed partial class UpDashboardTests
         await page.WaitForFunctionAsync("() => document.querySelectorAll('#recent tbody tr').length > 0", null, new() { Timeout = 30_000 });
         (await page.Locator(".cam img").EvaluateAsync<int>("img => img.naturalWidth")).ShouldBeGreaterThan(0);
         (await page.Locator("#recent tbody").InnerTextAsync()).ShouldContain("face");
-        (await page.Locator("#routes").InnerTextAsync()).ShouldContain("detectionsToCloud");
+        (await page.Locator("#routes").InnerTextAsync()).ShouldContain("eventsToCloud");
         (await page.Locator("#modules tbody").InnerTextAsync()).ShouldContain("running");
 
         // Times on the 24-hour clock the console uses; rate and latency history charts drawn; route text never split inside a word.

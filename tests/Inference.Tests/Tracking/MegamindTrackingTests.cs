@@ -83,3 +83,39 @@ public sealed class MegamindTrackingTests(ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>
+/// The default deployment's upstream traffic on Megamind looped: 1 camera at 5 fps for 10 minutes (3,000 frames) through
+/// BlazeFace and the event engine with the deployment's events settings; upstream = events + the hourly summary, against the
+/// one detections message per frame sent before.
+/// </summary>
+public sealed class MegamindUpstreamTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Process_TenMinutesOfMegamindAt5Fps_UpstreamMessagesFarBelowOnePerFrame()
+    {
+        var once = MegamindTrackingTests.DetectAll(5);
+        var settings = new EventSettings { MinScore = 0.6, ConfirmScore = 0.7, MinHits = 3, MaxAgeSeconds = 2 };
+        var engine = new EventEngine("cam1", "run", settings);
+        var events = new List<ObjectEvent>();
+        var loopSeconds = 270 / 23.976;
+        var frames = 0;
+        for (var loop = 0; frames < 3000; loop++)
+        {
+            foreach (var (frame, time, faces) in once)
+            {
+                engine.Process(faces, 1_700_000_000 + (loop * loopSeconds) + time, frames, null, null, events);
+                if (++frames == 3000)
+                {
+                    break;
+                }
+            }
+        }
+
+        var seconds = frames / 5.0;
+        var upstream = events.Count + (seconds / 3600.0); // plus the hourly summary, pro rata
+        var ratio = frames / upstream;
+        output.WriteLine($"{frames} frames ({seconds / 60:F1} min at 5 fps): {events.Count(e => e.Type == "new")} new, {events.Count(e => e.Type == "update")} update, {events.Count(e => e.Type == "end")} end; upstream {upstream:F1} vs {frames} one-per-frame = {ratio:F1}x fewer; projected {upstream / seconds * 86400:F0}/day");
+        ratio.ShouldBeGreaterThanOrEqualTo(5);
+    }
+}
