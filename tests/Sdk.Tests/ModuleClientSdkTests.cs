@@ -86,8 +86,19 @@ public sealed class ModuleClientSdkTests : IAsyncLifetime
         upstream.Current.Properties["kind"].ShouldBe("sdk");
         Encoding.UTF8.GetString(upstream.Current.Body.Span).ShouldBe("""{"n":1}""");
 
+        // SendEventAsync with no output: the source is /messages/modules/{module}.
+        using var plain = new Message(Encoding.UTF8.GetBytes("plain"));
+        await client.SendEventAsync(plain, Ct);
+        (await upstream.MoveNextAsync()).ShouldBeTrue();
+        upstream.Current.OutputName.ShouldBeNull();
+        upstream.Current.SourceModuleId.ShouldBe(Module);
+
         // Direct methods: 200 from a handler, 501 with none.
         await client.SetMethodHandlerAsync("ping", (request, _) => Task.FromResult(new MethodResponse(Encoding.UTF8.GetBytes("""{"pong":true}"""), 200)), null, Ct);
+
+        // The hub answers 404 at once while it does not yet list the subscription (seen here: the SDK's handler call had
+        // returned but an immediate invocation got 404 in 1 run of 4), so wait for the hub to list it.
+        await EventuallyAsync(() => _sim.GetStatus().Clients.Any(c => c.ClientId.EndsWith("/" + Module, StringComparison.Ordinal) && c.MethodsSubscribed));
         var (status, payload) = await _sim.InvokeMethodAsync(Module, "ping", new JsonObject(), TimeSpan.FromSeconds(15), Ct);
         status.ShouldBe(200);
         payload!["pong"]!.GetValue<bool>().ShouldBeTrue();
@@ -95,6 +106,22 @@ public sealed class ModuleClientSdkTests : IAsyncLifetime
         missing.ShouldBe(501);
 
         await client.CloseAsync(Ct);
+
+        // A new client after close (the SDK cannot reopen a closed instance) connects and reads its twin.
+        using var again = Create();
+        await again.OpenAsync(Ct);
+        ((string)(await again.GetTwinAsync(Ct)).Properties.Desired["setting"]).ShouldBe("changed");
+        await again.CloseAsync(Ct);
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition)
+    {
+        var deadline = TimeProvider.System.GetUtcNow().AddSeconds(15);
+        while (!condition())
+        {
+            TimeProvider.System.GetUtcNow().ShouldBeLessThan(deadline, "the hub never listed the module's method subscription");
+            await Task.Delay(TimeSpan.FromMilliseconds(20), TimeProvider.System, Ct);
+        }
     }
 
     private ModuleClient Create()
