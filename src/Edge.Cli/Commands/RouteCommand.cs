@@ -300,6 +300,7 @@ public sealed class RouteCommand : ICommand
         "usage: edge " + Usage.Replace("\n", "\n       edge ", StringComparison.Ordinal) + "\n\n" +
         "The message file is JSON: {\"body\": {...} or \"text\", \"contentType\": \"application/json\", \"contentEncoding\": \"utf-8\",\n" +
         "  \"properties\": {\"severity\": \"high\"}, \"systemProperties\": {\"connectionModuleId\": \"camera\", \"outputName\": \"frames\"},\n" +
+        "  (property values are strings, or null for a null-valued property)\n" +
         "  \"source\": \"/messages/modules/camera/outputs/frames\" (optional: derived from connectionModuleId/outputName, else /messages)}\n" +
         "Exit codes: 0 evaluated, 2 usage error, invalid message file or a route/condition that does not compile.";
 }
