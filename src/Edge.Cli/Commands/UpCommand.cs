@@ -11,7 +11,7 @@ internal sealed class UpCommand : ICommand
 
     public string Usage => """
         up [--source <device|url|file|folder|synthetic>] [--deployment <file>] [--duration <time>]
-           [--no-dashboard] [--dashboard-port <port>] [--mqtt-port <port>] [--state <dir>] [--cameras <n>] [--no-build]
+           [--no-dashboard] [--dashboard-port <port>] [--mqtt-port <port>] [--state <dir>] [--cameras <n>] [--no-build] [--images]
                              run the whole solution locally on the simulator (README)
         """;
 
@@ -54,6 +54,7 @@ internal sealed record UpOptions
     public string? StateDirectory { get; init; }
     public int Cameras { get; init; } = 1;
     public string Configuration { get; init; } = "release";
+    public bool Images { get; init; }
 
     public static UpOptions Parse(string[] args)
     {
@@ -73,6 +74,7 @@ internal sealed record UpOptions
                 "--state" => o with { StateDirectory = Next() },
                 "--cameras" => o with { Cameras = int.TryParse(Next(), out var n) && n is >= 1 and <= 16 ? n : throw new ArgumentException("--cameras takes 1..16") },
                 "--debug" => o with { Configuration = "debug" },
+                "--images" => o with { Images = true }, // CameraCapture and Inference as containers (`edge images build` first)
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }
