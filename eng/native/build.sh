@@ -11,7 +11,7 @@
 #     that OpenCvSharp 4.13 wraps), FFmpeg from bookworm (5.1). Override with OPENCV_SUITE / FFMPEG_SUITE.
 #   - OpenCvSharpExtern: the C++ wrapper of the OpenCvSharp version in Directory.Packages.props. OPENCVSHARP_SRC points at
 #     an unpacked source tree (src/CMakeLists.txt inside); without it, the tagged release archive is downloaded.
-#   - libjpeg-turbo, libpng, zlib: the distribution's static libraries (libjpeg62-turbo-dev, libpng-dev, zlib1g-dev,
+#   - libjpeg-turbo, libpng, zlib: the distribution's shared libraries (libjpeg62-turbo-dev, libpng-dev, zlib1g-dev,
 #     for arm64 the :arm64 packages; the script says what to install).
 #
 # The result is cached under ${EDGE_NATIVE_CACHE:-~/.cache/edge-native}/<input hash>/linux-<arch>/ (hash of recipe.sh,
@@ -51,7 +51,7 @@ missing=()
 for tool in cmake ninja pkg-config nasm dpkg-source make "${CROSS}gcc" "${CROSS}g++" "${CROSS}strip" "${CROSS}readelf"; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
-for lib in libjpeg.a libpng.a libz.a; do
+for lib in libjpeg.so libpng.so libz.so; do
   [ -f "/usr/lib/$TRIPLET/$lib" ] || missing+=("/usr/lib/$TRIPLET/$lib")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -44,7 +44,9 @@ build_opencv() {
       -DBUILD_TESTS=OFF -DBUILD_PERF_TESTS=OFF -DBUILD_EXAMPLES=OFF -DBUILD_DOCS=OFF -DBUILD_JAVA=OFF \
       -DBUILD_opencv_apps=OFF -DBUILD_opencv_python3=OFF -DBUILD_opencv_python2=OFF -DOPENCV_GENERATE_PKGCONFIG=OFF \
       -DBUILD_ZLIB=OFF -DBUILD_JPEG=OFF -DBUILD_PNG=OFF -DBUILD_TIFF=OFF -DBUILD_WEBP=OFF -DBUILD_OPENJPEG=OFF \
-      -DZLIB_LIBRARY="$L/libz.a" -DJPEG_LIBRARY="$L/libjpeg.a" -DPNG_LIBRARY="$L/libpng.a" \
+      # The distribution's libjpeg/libpng/zlib shared libraries: its static archives are not position-independent and
+      # cannot go into a shared object (measured: "relocation R_X86_64_PC32 ... recompile with -fPIC").
+      -DZLIB_LIBRARY="$L/libz.so" -DJPEG_LIBRARY="$L/libjpeg.so" -DPNG_LIBRARY="$L/libpng.so" \
       -DWITH_JPEG=ON -DWITH_PNG=ON -DWITH_TIFF=OFF -DWITH_WEBP=OFF -DWITH_OPENJPEG=OFF -DWITH_JASPER=OFF \
       -DWITH_OPENEXR=OFF -DWITH_AVIF=OFF -DWITH_SPNG=OFF -DWITH_IMGCODEC_HDR=OFF -DWITH_IMGCODEC_SUNRASTER=OFF \
       -DWITH_IMGCODEC_PXM=OFF -DWITH_IMGCODEC_PFM=OFF -DWITH_GDAL=OFF -DWITH_GDCM=OFF \
@@ -66,11 +68,12 @@ build_extern() {
   [ -z "$CROSS" ] || tc=(-DCMAKE_TOOLCHAIN_FILE="$WORK/opencv/platforms/linux/aarch64-gnu.toolchain.cmake" -DCMAKE_FIND_ROOT_PATH="$PREFIX")
   local no=()
   for m in CONTRIB STITCHING CALIB3D VIDEO FEATURES2D FLANN DNN ML OBJDETECT PHOTO BARCODE HIGHGUI; do no+=("-DNO_$m=ON"); done
-  # Hidden visibility: only OpenCvSharp's CVAPI functions (visibility default in its headers) are exported; the static
+  # Exports: OpenCvSharp's CVAPI functions (its own objects keep default visibility: with -fvisibility=hidden its header-
+  # defined CVAPI functions were hidden, measured: 6 exports, EntryPointNotFoundException redirectError); the static
   # OpenCV/FFmpeg/libjpeg/libpng/zlib code is internal (--exclude-libs) and what nothing reaches is dropped (--gc-sections).
   cmake -G Ninja -S "$WORK/opencvsharp/src" -B "$WORK/extern-build" "${tc[@]}" "${no[@]}" \
       -DCMAKE_BUILD_TYPE=Release -DOpenCV_DIR="$PREFIX/lib/cmake/opencv4" -DOpenCV_STATIC=ON \
-      -DCMAKE_CXX_FLAGS="-fvisibility=hidden -fvisibility-inlines-hidden $SECTIONS" \
+      -DCMAKE_CXX_FLAGS="$SECTIONS" \
       -DCMAKE_SHARED_LINKER_FLAGS="-Wl,--gc-sections -Wl,--exclude-libs,ALL -Wl,--as-needed -Wl,-z,relro,-z,now -Wl,-z,noexecstack" \
       >>"$LOG" 2>&1 || fail "OpenCvSharpExtern configure"
   cmake --build "$WORK/extern-build" -j "$JOBS" >>"$LOG" 2>&1 || fail "OpenCvSharpExtern build"
