@@ -12,9 +12,10 @@ internal sealed class UpCommand : ICommand
     public string Usage => """
         up [--source <device|url|file|folder|synthetic>] [--deployment <file>]
           [--duration <time>] [--cameras <n>] [--no-dashboard] [--dashboard-port 8080]
-          [--mqtt-port 8883] [--state <dir>] [--no-build] [--debug]
+          [--mqtt-port 8883] [--state <dir>] [--no-build] [--debug] [--images]
           ports: 0 = any free port. The hub keeps its state in <state>/hub (default
           .edge/up/hub), where edge twin / method / monitor / fault / hub inject find it.
+          --images: CameraCapture and Inference as containers (edge images build first).
         """;
 
     public string Description => "run the whole solution locally on the simulator, with a live dashboard";
@@ -70,6 +71,7 @@ internal sealed record UpOptions
     public string? StateDirectory { get; init; }
     public int Cameras { get; init; } = 1;
     public string Configuration { get; init; } = "release";
+    public bool Images { get; init; }
 
     public static UpOptions Parse(string[] args)
     {
@@ -95,6 +97,7 @@ internal sealed record UpOptions
                 "--state" => o with { StateDirectory = Next() },
                 "--cameras" => o with { Cameras = int.TryParse(Next(), out var n) && n is >= 1 and <= 16 ? n : throw new ArgumentException("--cameras takes a number from 1 to 16") },
                 "--debug" => o with { Configuration = "debug" },
+                "--images" => o with { Images = true }, // CameraCapture and Inference as containers (`edge images build` first)
                 var a when a.StartsWith('-') => throw new ArgumentException($"unknown option {a}"),
                 var a => throw new ArgumentException($"unexpected argument '{a}'"),
             };

@@ -6,9 +6,10 @@ using Edge.Deployment.Tests.Manifests;
 namespace Edge.Deployment.Tests.Lint;
 
 /// <summary>
-/// The module images cannot be built here (no Docker), so their Dockerfiles and module.json files are linted: base images
-/// from a known list of multi-arch tags, COPY sources that exist, every project the module needs copied, a non-root USER,
-/// an ENTRYPOINT that runs the module, the right architecture, the native libraries OpenCV needs.
+/// The Dockerfiles' default path (MCR SDK build stage) cannot run here (no registry), so it is linted: base images from a
+/// known list of multi-arch tags, COPY sources that exist, the stage script for the right architecture, a FROM scratch
+/// final stage with a non-root USER and the executable as ENTRYPOINT. The local path (prebuilt stage) is built and run by
+/// `edge images test` (tests/EndToEnd.Tests ContainerImageTests).
 /// </summary>
 public sealed class ModuleImageLintTests
 {
@@ -39,19 +40,16 @@ public sealed class ModuleImageLintTests
 
     [Theory]
     [MemberData(nameof(Images))]
-    public void Dockerfile_BaseImages_KnownMultiArchTagsForTheirPlatform(string module, string arch)
+    public void Dockerfile_BaseImages_KnownMultiArchTagsScratchOrEarlierStages(string module, string arch)
     {
-        var stages = Read(module, arch);
+        var (stages, args) = ReadWithArgs(module, arch);
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var stage in stages)
         {
-            if (!names.Contains(stage.Image))
+            var image = Resolve(stage.Image, args);
+            if (image != "scratch" && !names.Contains(image))
             {
-                KnownBaseImages.ShouldContainKey(stage.Image, $"{module}/Dockerfile.{arch}: base image {stage.Image} is not in the known multi-arch list");
-                if (stage.Platform is { } p && !p.StartsWith('$'))
-                {
-                    KnownBaseImages[stage.Image].ShouldContain(p);
-                }
+                KnownBaseImages.ShouldContainKey(image, $"{module}/Dockerfile.{arch}: base image {image} is not in the known multi-arch list");
             }
 
             if (stage.Name is not null)
@@ -59,136 +57,93 @@ public sealed class ModuleImageLintTests
                 names.Add(stage.Name);
             }
         }
+
+        // The local build (edge images build) picks the staged tree; the default is the SDK build stage.
+        names.ShouldContain(args["ROOTFS_STAGE"]);
+        names.ShouldContain("prebuilt");
     }
 
     [Theory]
     [MemberData(nameof(Images))]
-    public void Dockerfile_FinalStage_SmallRuntimeForTheTargetArchitecture(string module, string arch)
+    public void Dockerfile_FinalStage_ScratchWithNoShellNonRootUserAndTheExecutable(string module, string arch)
     {
         var final = Read(module, arch)[^1];
-        final.Image.ShouldBe(IsNativeAot(module) ? "mcr.microsoft.com/dotnet/runtime-deps:10.0-noble" : "mcr.microsoft.com/dotnet/runtime:10.0-noble");
-        final.Platform.ShouldBe(arch == "amd64" ? "linux/amd64" : "linux/arm64");
+        final.Image.ShouldBe("scratch", "the final stage holds only what the module runs");
+        final.Instructions.ShouldNotContain(i => i.Keyword == "RUN", "no shell in the final stage to run anything with");
+        var user = final.Instructions.LastOrDefault(i => i.Keyword == "USER");
+        user.ShouldNotBeNull($"{module}/Dockerfile.{arch}: no USER in the final stage (containers would run as root)");
+        user.Arguments.Split(':')[0].ShouldNotBeOneOf("root", "0");
+        var entry = final.Instructions.Last(i => i.Keyword == "ENTRYPOINT");
+        JsonSerializer.Deserialize<string[]>(entry.Arguments).ShouldBe(["/app/" + AssemblyName(module)]);
+        final.Instructions.ShouldContain(i => i.Keyword == "COPY" && i.Arguments.Contains("--chown=1654:1654", StringComparison.Ordinal) && i.Arguments.EndsWith("/app/state", StringComparison.Ordinal));
+        final.Instructions.ShouldContain(i => i.Keyword == "ENV" && i.Arguments.Contains("StateDirectory=/app/state", StringComparison.Ordinal));
     }
 
     [Theory]
     [MemberData(nameof(Images))]
-    public void Dockerfile_Publish_TargetsTheRuntimeIdentifierOfTheArchitecture(string module, string arch)
+    public void Dockerfile_BuildStage_RunsTheStageScriptForTheArchitectureOnTheBuildPlatform(string module, string arch)
     {
-        var rid = arch == "amd64" ? "linux-x64" : "linux-arm64";
-        var publish = Read(module, arch).SelectMany(s => s.Instructions).Single(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal));
-        publish.Arguments.ShouldContain($"-r {rid}");
-        publish.Arguments.ShouldContain($"modules/{module}/{module}.csproj");
-        Read(module, arch).SelectMany(s => s.Instructions).ShouldContain(i => i.Arguments.Contains($"dotnet restore modules/{module}/{module}.csproj -r {rid}", StringComparison.Ordinal));
+        var build = Read(module, arch).Single(s => s.Name == "build");
+        build.Platform.ShouldBe("$BUILDPLATFORM", "the native stack and Native AOT cross-build: nothing runs under emulation");
+        var run = string.Join("\n", build.Instructions.Where(i => i.Keyword == "RUN").Select(i => i.Arguments));
+        run.ShouldContain($"eng/images/stage.sh --module {module} --arch {(arch == "amd64" ? "x64" : "arm64")}");
+        run.ShouldContain("clang");
+        run.ShouldContain("zlib1g-dev");
+        run.ShouldContain("--no-install-recommends");
+        run.ShouldContain("rm -rf /var/lib/apt/lists/*");
+        if (arch == "arm64v8")
+        {
+            run.ShouldContain("crossbuild-essential-arm64");
+        }
+
+        File.ReadAllText(Path.Combine(Root, "eng", "images", "stage.sh")).ShouldContain("-r \"linux-$ARCH\"");
     }
 
     [Theory]
     [MemberData(nameof(Images))]
-    public void Dockerfile_CopySources_ExistInTheBuildContext(string module, string arch)
+    public void Dockerfile_CopySources_ExistInTheBuildContextOrAreStagedByEdgeImagesBuild(string module, string arch)
     {
         var context = ContextDirectory(module);
         foreach (var copy in Read(module, arch).SelectMany(s => s.Instructions).Where(i => i.Keyword == "COPY" && !i.Arguments.Contains("--from=", StringComparison.Ordinal)))
         {
             foreach (var source in Dockerfile.CopySources(copy))
             {
+                if (source.StartsWith("artifacts/images/", StringComparison.Ordinal))
+                {
+                    source.ShouldBe($"artifacts/images/{module}-{(arch == "amd64" ? "x64" : "arm64")}/rootfs/", "the prebuilt stage copies what eng/images/stage.sh staged for this module and architecture");
+                    continue;
+                }
+
                 var path = Path.Combine(context, source);
                 (File.Exists(path) || Directory.Exists(path)).ShouldBeTrue($"{module}/Dockerfile.{arch} line {copy.Line}: COPY source '{source}' does not exist in the build context");
             }
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Images))]
-    public void Dockerfile_CopiesEveryProjectAndBuildFileTheModuleNeeds(string module, string arch)
+    [Fact]
+    public void DockerIgnore_KeepsSourcesAndStagedTreesOnly()
     {
-        var copied = Read(module, arch).SelectMany(s => s.Instructions)
-            .Where(i => i.Keyword == "COPY" && !i.Arguments.Contains("--from=", StringComparison.Ordinal))
-            .SelectMany(Dockerfile.CopySources)
-            .Select(s => s.TrimEnd('/'))
-            .ToList();
-        var needed = ProjectClosure(Path.Combine(Root, "modules", module, module + ".csproj"))
-            .Select(p => Path.GetRelativePath(Root, Path.GetDirectoryName(p)!).Replace('\\', '/'))
-            .Concat(["Directory.Build.props", "Directory.Packages.props", "global.json", "eng/BannedSymbols.txt"]);
-        foreach (var n in needed)
-        {
-            copied.ShouldContain(c => n == c || n.StartsWith(c + "/", StringComparison.Ordinal), $"{module}/Dockerfile.{arch} does not COPY {n}");
-        }
-    }
-
-    [Theory]
-    [MemberData(nameof(Images))]
-    public void Dockerfile_FinalStage_NonRootUserAndDotnetEntrypoint(string module, string arch)
-    {
-        var final = Read(module, arch)[^1];
-        var user = final.Instructions.LastOrDefault(i => i.Keyword == "USER");
-        user.ShouldNotBeNull($"{module}/Dockerfile.{arch}: no USER in the runtime stage (containers would run as root)");
-        user.Arguments.Split(':')[0].ShouldNotBeOneOf("root", "0");
-        var entry = final.Instructions.Last(i => i.Keyword == "ENTRYPOINT");
-        JsonSerializer.Deserialize<string[]>(entry.Arguments).ShouldBe(IsNativeAot(module) ? ["/app/" + AssemblyName(module)] : ["dotnet", AssemblyName(module) + ".dll"]);
-    }
-
-    [Theory]
-    [MemberData(nameof(Images))]
-    public void Dockerfile_NativeAotModule_PublishesAotOnTheTargetPlatformWithAToolchain(string module, string arch)
-    {
-        Assert.SkipUnless(IsNativeAot(module), $"{module} runs on the JIT (no PublishAot in its csproj)");
-        var stages = Read(module, arch);
-        var build = stages.Single(s => s.Instructions.Any(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal)));
-        build.Image.ShouldBe("mcr.microsoft.com/dotnet/sdk:10.0-noble");
-
-        // ILCompiler links natively for the platform it runs on: no cross-compiling without a sysroot.
-        build.Platform.ShouldBe(arch == "amd64" ? "linux/amd64" : "linux/arm64");
-        var run = string.Join("\n", build.Instructions.Where(i => i.Keyword == "RUN").Select(i => i.Arguments));
-        run.ShouldContain("clang");
-        run.ShouldContain("zlib1g-dev");
-        var publish = build.Instructions.Single(i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish", StringComparison.Ordinal)).Arguments;
-        publish.ShouldContain("-p:PublishAot=true");
-        publish.ShouldNotContain("UseAppHost=false");
-        publish.ShouldNotContain("--self-contained false");
-    }
-
-    [Theory]
-    [MemberData(nameof(Images))]
-    public void Dockerfile_Runtime_InstallsOpenCvNativeDependenciesAndStateFolders(string module, string arch)
-    {
-        var final = Read(module, arch)[^1];
-        var run = string.Join("\n", final.Instructions.Where(i => i.Keyword == "RUN").Select(i => i.Arguments));
-        string[] packages = arch == "amd64" ? ["libgtk-3-0t64", "libdrm2", "libatomic1"] : ["libavcodec60", "libavformat60", "libswscale7"];
-        foreach (var p in packages)
-        {
-            run.ShouldContain(p);
-        }
-
-        run.ShouldContain("--no-install-recommends");
-        run.ShouldContain("rm -rf /var/lib/apt/lists/*");
-        run.ShouldContain("/app/state");
-        run.ShouldContain("/app/frames");
-    }
-
-    [Theory]
-    [MemberData(nameof(ModuleNames))]
-    public void DockerfileArm64_BuildsOpenCvSharpExternAtThePinnedVersion(string module)
-    {
-        var stages = Read(module, "arm64v8");
-        var native = stages.Single(s => s.Name == "opencvsharp");
-        native.Platform.ShouldBe("linux/arm64");
-        var args = native.Instructions.Where(i => i.Keyword == "ARG").Select(i => i.Arguments).ToList();
-        var pinned = XDocument.Load(Path.Combine(Root, "Directory.Packages.props")).Descendants("PackageVersion")
-            .Single(e => (string?)e.Attribute("Include") == "OpenCvSharp4").Attribute("Version")!.Value;
-        args.ShouldContain($"OPENCVSHARP_TAG={pinned}", "the native wrapper must match the managed OpenCvSharp4 version");
-        args.ShouldContain($"OPENCV_VERSION={string.Join('.', pinned.Split('.').Take(3))}");
-        stages[^1].Instructions.ShouldContain(i => i.Keyword == "COPY" && i.Arguments == "--from=opencvsharp /build/libOpenCvSharpExtern.so /app/");
+        var lines = File.ReadAllLines(Path.Combine(Root, ".dockerignore")).Select(l => l.Trim()).ToList();
+        lines.ShouldContain(".git");
+        lines.ShouldContain("artifacts");
+        lines.ShouldContain("!artifacts/images/*/rootfs");
+        lines.ShouldContain("**/bin");
+        lines.ShouldContain("**/obj");
     }
 
     [Fact]
-    public void DockerfileInference_ModelsVerifiedBySha256AndCopied()
+    public void DockerfileInference_ModelsVerifiedBySha256AndLayered()
     {
         foreach (var arch in new[] { "amd64", "arm64v8" })
         {
             var stages = Read("Inference", arch);
             var models = stages.Single(s => s.Name == "models");
             models.Instructions.Single(i => i.Keyword == "RUN").Arguments.ShouldContain("d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51  face_detection_front_128x128_barracuda.onnx");
-            stages[^1].Instructions.ShouldContain(i => i.Keyword == "COPY" && i.Arguments == "--from=models /models/ /app/models/");
+            stages.Single(s => s.Name == "build").Instructions.ShouldContain(i => i.Keyword == "RUN" && i.Arguments.Contains("--models /models", StringComparison.Ordinal));
+            stages[^1].Instructions.ShouldContain(i => i.Keyword == "COPY" && i.Arguments == "--from=rootfs /rootfs/models/ /");
         }
+
+        File.ReadAllText(Path.Combine(Root, "eng", "images", "stage.sh")).ShouldContain("d388b1cf8a5f6f1af2b3f4c14f6d0f138bab970cd618cccd12dddb7484e82e51  face_detection_front_128x128_barracuda.onnx");
     }
 
     [Theory]
@@ -219,33 +174,28 @@ public sealed class ModuleImageLintTests
     private static List<Stage> Read(string module, string arch) =>
         Dockerfile.Parse(File.ReadAllText(Path.Combine(Root, "modules", module, $"Dockerfile.{arch}")));
 
-    private static string ContextDirectory(string module) =>
-        Path.GetFullPath(Path.Combine(Root, "modules", module, ModuleJson.Load(Path.Combine(Root, "modules", module, "module.json")).ContextPath));
-
-    /// <summary>The module ships as Native AOT: its csproj sets <c>PublishAot</c>.</summary>
-    private static bool IsNativeAot(string module) =>
-        string.Equals(XDocument.Load(Path.Combine(Root, "modules", module, module + ".csproj")).Descendants("PublishAot").FirstOrDefault()?.Value, "true", StringComparison.OrdinalIgnoreCase);
-
-    private static string AssemblyName(string module) =>
-        XDocument.Load(Path.Combine(Root, "modules", module, module + ".csproj")).Descendants("AssemblyName").FirstOrDefault()?.Value ?? module;
-
-    private static HashSet<string> ProjectClosure(string csproj)
+    /// <summary>The stages and the global ARG defaults (the lines before the first FROM).</summary>
+    private static (List<Stage> Stages, Dictionary<string, string> Args) ReadWithArgs(string module, string arch)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var queue = new Queue<string>([Path.GetFullPath(csproj)]);
-        while (queue.TryDequeue(out var p))
+        var text = File.ReadAllText(Path.Combine(Root, "modules", module, $"Dockerfile.{arch}"));
+        var args = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n').TakeWhile(l => !l.StartsWith("FROM ", StringComparison.Ordinal)))
         {
-            if (!seen.Add(p))
+            if (line.StartsWith("ARG ", StringComparison.Ordinal) && line[4..].Split('=', 2) is [var name, var value])
             {
-                continue;
-            }
-
-            foreach (var r in XDocument.Load(p).Descendants("ProjectReference"))
-            {
-                queue.Enqueue(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(p)!, r.Attribute("Include")!.Value.Replace('\\', '/'))));
+                args[name.Trim()] = value.Trim();
             }
         }
 
-        return seen;
+        return (Dockerfile.Parse(text), args);
     }
+
+    private static string Resolve(string image, Dictionary<string, string> args) =>
+        image.StartsWith("${", StringComparison.Ordinal) && image.EndsWith('}') && args.TryGetValue(image[2..^1], out var value) ? value : image;
+
+    private static string ContextDirectory(string module) =>
+        Path.GetFullPath(Path.Combine(Root, "modules", module, ModuleJson.Load(Path.Combine(Root, "modules", module, "module.json")).ContextPath));
+
+    private static string AssemblyName(string module) =>
+        XDocument.Load(Path.Combine(Root, "modules", module, module + ".csproj")).Descendants("AssemblyName").FirstOrDefault()?.Value ?? module;
 }

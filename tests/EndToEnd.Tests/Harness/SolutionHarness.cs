@@ -95,6 +95,11 @@ internal sealed class SolutionHarness : IAsyncDisposable
 
     public static ModuleLaunchSpec Launcher(ModuleKind kind)
     {
+        if (ContainerImages.ImageFor(kind) is { } image)
+        {
+            return ContainerImages.Launcher(image);
+        }
+
         var project = kind.ToString();
         var dll = ModuleDll(project);
         return new ModuleLaunchSpec("dotnet", [dll], Path.GetDirectoryName(dll));

@@ -79,7 +79,7 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
                 CaCertificatePath = sim.CaCertificatePath,
                 RepoRoot = repo,
                 Launchers = moduleIds.Where(id => File.Exists(ModuleDll(repo, id)))
-                    .ToDictionary(id => id, id => new ModuleLaunchSpec("dotnet", [ModuleDll(repo, id)]), StringComparer.Ordinal),
+                    .ToDictionary(id => id, id => (options.Images ? Edge.Cli.Commands.Images.ImageLauncher.For(repo, id) : null) ?? new ModuleLaunchSpec("dotnet", [ModuleDll(repo, id)]), StringComparer.Ordinal),
                 RestartBackoffBase = TimeSpan.FromSeconds(2),
                 RestartBackoffMax = TimeSpan.FromSeconds(30),
                 OnOutput = OnModuleOutput,
