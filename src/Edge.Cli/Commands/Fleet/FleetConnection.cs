@@ -14,9 +14,11 @@ internal static class FleetConnection
 
     /// <summary>The connection options, as a continuation usage line.</summary>
     public const string Usage =
-        "  [--connection-string <cs>] [--auth sas|entra] [--host <hub>.azure-devices.net] [--endpoint <url>] [--state <dir>]\n" +
-        "  (or $IOTHUB_CONNECTION_STRING, $IOTHUB_AUTH, $IOTHUB_HOSTNAME and $IOTHUB_ENDPOINT; with no connection string\n" +
-        "  and sas auth: the local hub, a running `edge up` first, then `edge hub`)";
+        "  [--connection-string <cs>] [--endpoint <url>] [--state <dir>]\n" +
+        "  [--auth sas|entra] [--host <hub>.azure-devices.net]\n" +
+        "  (or $IOTHUB_CONNECTION_STRING, $IOTHUB_ENDPOINT, $IOTHUB_AUTH, $IOTHUB_HOSTNAME;\n" +
+        "  with neither a connection string nor --auth entra: the local hub, a running\n" +
+        "  `edge up` first, then `edge hub`)";
 
     /// <summary>True when neither an option nor the environment names an IoT Hub: the local hub is used.</summary>
     public static bool UsesLocalHub(CommandLine line) =>
@@ -64,7 +66,7 @@ internal static class FleetConnection
                 catch (HubNotFoundException ex)
                 {
                     throw new HubNotFoundException(
-                        "no connection string (--connection-string or IOTHUB_CONNECTION_STRING, or --auth entra --host <hub>) and " + ex.Message);
+                        "no connection string (--connection-string or IOTHUB_CONNECTION_STRING) and " + ex.Message);
                 }
             }
 

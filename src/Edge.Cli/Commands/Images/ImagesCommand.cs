@@ -17,21 +17,35 @@ internal sealed class ImagesCommand : ICommand
 
     public string Name => "images";
 
-    public string Usage =>
-        "images build [--platform amd64|arm64v8] [--module CameraCapture|Inference]\n" +
-        "                       build the module images (FROM scratch: AOT executable, slim OpenCV, only the libraries they load)\n" +
-        "images test [--no-build] [--filter-class <pattern>]\n" +
-        "                       build the amd64 images, then run them as containers on the simulator (tests/EndToEnd.Tests)";
+    private const string BuildUsage = "images build [--platform amd64|arm64v8] [--module CameraCapture|Inference]";
+
+    private const string TestUsage = "images test [--no-build] [--filter-class <pattern>]";
+
+    public string Usage => BuildUsage + "\n" + TestUsage;
+
+    public string Description => "build the module images and run them as containers on the simulator";
+
+    public IReadOnlyList<Subcommand> Subcommands =>
+    [
+        new("build", "build both module images: FROM scratch, AOT executable, slim OpenCV", BuildUsage,
+        [
+            "edge images build                          # amd64, both modules",
+            "edge images build --platform arm64v8 --module Inference",
+        ]),
+        new("test", "build the amd64 images, then test them as containers on the simulator", TestUsage,
+        [
+            "edge images test",
+            "edge images test --no-build --filter-class '*HappyPathTests*'",
+        ]),
+    ];
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help" || args.Contains("--help") || args.Contains("-h"))
+        // --help is answered by the dispatcher (generated from Subcommands) before a command runs.
+        if (args.Length == 0)
         {
-            Console.WriteLine("usage: edge " + Usage.Replace("\n", "\n       edge ", StringComparison.Ordinal) + "\n\n" +
-                "Images are tagged localhost/<repository>:<module.json version>-<platform> (EDGE_IMAGE_TAG_SUFFIX, e.g. a CI build id, is\n" +
-                "appended). The native stack is cached under ~/.cache/edge-native (EDGE_NATIVE_CACHE); OPENCVSHARP_SRC names an unpacked\n" +
-                "OpenCvSharp source tree where the release archive cannot be downloaded. docs/deployment.md, \"Images\".");
-            return 0;
+            await Console.Error.WriteLineAsync("edge images: missing subcommand: build or test (edge images --help shows the usage)").ConfigureAwait(false);
+            return 2;
         }
 
         var root = FindRepoRoot();

@@ -28,11 +28,32 @@ internal sealed class ModelCommand : ICommand
 
     public string Name => "model";
 
-    public string Usage =>
-        "model inspect <model.onnx>                                  inputs, outputs, opset, operators, size, quantization, fitting profile\n" +
-        "model quantize <model.onnx> --calibrate <video|folder> [...] static INT8 (QDQ) calibrated on frames through the profile's preprocessing\n" +
-        "model fp16 <model.onnx> [-o out.onnx]                       float16 weights (Cast back to float), half the size\n" +
-        "model compare <float.onnx> <small.onnx> --media <video>     detection agreement, score error, latency and size of both";
+    private const string InspectUsage = "model inspect <model.onnx>";
+
+    private const string QuantizeUsage =
+        "model quantize <model.onnx> --calibrate <video|folder> [-o out.onnx] [--profile <name>]\n" +
+        "  [--calibrator percentile|minmax|entropy] [--percentile <p>] [--per-channel] [--format qdq]\n" +
+        "  [--activations uint8|int8]";
+
+    private const string Fp16Usage = "model fp16 <model.onnx> [-o out.onnx]";
+
+    private const string CompareUsage = "model compare <float.onnx> <small.onnx> --media <video> [--profile <name>]";
+
+    public string Usage => InspectUsage + "\n" + QuantizeUsage + "\n" + Fp16Usage + "\n" + CompareUsage;
+
+    public string Description => "inspect, quantize (INT8), halve (fp16) and compare ONNX models";
+
+    public IReadOnlyList<Subcommand> Subcommands =>
+    [
+        new("inspect", "inputs, outputs, opset, operators, size, quantization, fitting profile", InspectUsage,
+            ["edge model inspect face_detection_front_128x128_barracuda.onnx"]),
+        new("quantize", "static INT8 (QDQ), calibrated through the profile's own preprocessing", QuantizeUsage,
+            ["edge model quantize blazeface.onnx --calibrate Megamind.avi --per-channel -o blazeface.int8.onnx"]),
+        new("fp16", "float16 weights (Cast back to float): about half the size", Fp16Usage,
+            ["edge model fp16 blazeface.onnx -o blazeface.fp16.onnx"]),
+        new("compare", "detection agreement, score error, latency and size of two models", CompareUsage,
+            ["edge model compare blazeface.onnx blazeface.int8.onnx --media Megamind.avi"]),
+    ];
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
