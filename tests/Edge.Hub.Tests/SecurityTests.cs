@@ -186,7 +186,7 @@ public sealed class SecurityTests
         await Should.ThrowAsync<Exception>(() => sensor.PublishAsync(big, HubTestHost.Ct).WaitAsync(HubTestHost.Wait, TimeProvider.System, HubTestHost.Ct));
         await HubTestHost.EventuallyAsync(() => !sensor.IsConnected, "the oversize sender to be disconnected");
         host.Sim.GetStatus().Refusals["oversize"].ShouldBe(1);
-        host.Logs.Entries.ShouldContain(e => e.EventId == 2004 && e.Message.Contains("oversize", StringComparison.Ordinal));
+        host.Logs.Entries.ShouldContain(e => e.EventId == HubEventIds.PublishRefused && e.Message.Contains("oversize", StringComparison.Ordinal));
 
         // A message just under the limit goes through.
         var ok = await host.ConnectModuleAsync("sensor");
