@@ -322,13 +322,6 @@ internal sealed class TestModule
         return list;
     }
 
-    /// <summary>Asserts nothing arrives within <paramref name="window"/> (a real-time wait: prefer <see cref="ShouldHaveReceivedNothingMoreAsync"/>).</summary>
-    public async Task ShouldReceiveNothingAsync(TimeSpan window)
-    {
-        await Task.Delay(window, TimeProvider.System, HubTestHost.Ct);
-        Received.Reader.TryRead(out var m).ShouldBeFalse(m?.Topic);
-    }
-
     /// <summary>
     /// Asserts that nothing is queued for this module ahead of a barrier, without waiting for time to pass: a twin GET answered
     /// on the same connection. The hub writes one ordered stream per connection, so whatever it queued for this module before it

@@ -141,7 +141,7 @@ public sealed class MqttTransportTests
 
         (await closed).ShouldBeTrue();
         TimeProvider.System.GetElapsedTime(connected).ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(1400));
-        host.Logs.Entries.ShouldContain(e => e.EventId == 2102);
+        host.Logs.Entries.ShouldContain(e => e.EventId == HubEventIds.KeepAliveExpired);
         await HubTestHost.EventuallyAsync(() => host.Sim.GetStatus().Clients.Select(c => c.ClientId).SequenceEqual(["dev1/filter"]),
             "only the pinging client to be connected");
     }
@@ -163,7 +163,7 @@ public sealed class MqttTransportTests
         (await host.ReadUpstreamAsync(1, upstream)).Single().Body.ToArray().ShouldBe("{\"seq\":2}"u8.ToArray());
         second.IsConnected.ShouldBeTrue();
         host.Sim.GetStatus().Clients.Select(c => c.ClientId).ShouldBe(["dev1/sensor"]);
-        host.Logs.Entries.ShouldContain(e => e.EventId == 2103);
+        host.Logs.Entries.ShouldContain(e => e.EventId == HubEventIds.ClientTakenOver);
     }
 
     [Fact]

@@ -117,10 +117,12 @@ public sealed class SecurityTests
         var publish = intruder.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "out", "x"u8.ToArray()), HubTestHost.Ct);
         await Should.ThrowAsync<Exception>(() => publish.WaitAsync(HubTestHost.Wait, TimeProvider.System, HubTestHost.Ct));
         await HubTestHost.EventuallyAsync(() => !intruder.IsConnected, "the intruder to be disconnected");
-        await filter.ShouldReceiveNothingAsync(TimeSpan.FromMilliseconds(500));
+
+        // Sentinel: sensor's own message on the same route. Had the intruder's been stored, it would reach filter first.
+        await ShouldArriveFirstAsync(host, filter);
         var status = host.Sim.GetStatus();
         status.Refusals["publish-as-other"].ShouldBe(1);
-        status.MessagesReceived.ShouldBe(0);
+        status.MessagesReceived.ShouldBe(1, "only the sentinel is accepted");
     }
 
     [Fact]
@@ -169,8 +171,24 @@ public sealed class SecurityTests
         message.QualityOfServiceLevel = MqttQualityOfServiceLevel.ExactlyOnce;
         await Should.ThrowAsync<Exception>(() => sensor.PublishAsync(message, HubTestHost.Ct).WaitAsync(HubTestHost.Wait, TimeProvider.System, HubTestHost.Ct));
         await HubTestHost.EventuallyAsync(() => !sensor.IsConnected, "the QoS 2 sender to be disconnected");
-        await filter.ShouldReceiveNothingAsync(TimeSpan.FromMilliseconds(300));
-        host.Sim.GetStatus().Refusals["qos2"].ShouldBe(1);
+
+        // Sentinel on the same route: the refused QoS 2 message, had it been stored, would reach filter first.
+        await ShouldArriveFirstAsync(host, filter);
+        var status = host.Sim.GetStatus();
+        status.Refusals["qos2"].ShouldBe(1);
+        status.MessagesReceived.ShouldBe(1, "only the sentinel is accepted");
+    }
+
+    /// <summary>
+    /// Barrier after a refused publish: sensor (connected afresh) sends a legitimate message on the route sensor/out → filter;
+    /// filter's queue is first in, first out, so the sentinel must be the first message filter receives, and nothing follows it.
+    /// </summary>
+    private static async Task ShouldArriveFirstAsync(HubTestHost host, TestModule filter)
+    {
+        var sensor = await host.ConnectModuleAsync("sensor");
+        (await sensor.PublishAsync(HubTestHost.Telemetry("dev1", "sensor", "out", "sentinel"u8.ToArray()), HubTestHost.Ct)).IsSuccess.ShouldBeTrue();
+        Encoding.UTF8.GetString((await filter.TakeAsync(1))[0].Payload).ShouldBe("sentinel", "the refused message must not reach filter");
+        await filter.ShouldHaveReceivedNothingMoreAsync();
     }
 
     [Fact]
@@ -186,7 +204,7 @@ public sealed class SecurityTests
         await Should.ThrowAsync<Exception>(() => sensor.PublishAsync(big, HubTestHost.Ct).WaitAsync(HubTestHost.Wait, TimeProvider.System, HubTestHost.Ct));
         await HubTestHost.EventuallyAsync(() => !sensor.IsConnected, "the oversize sender to be disconnected");
         host.Sim.GetStatus().Refusals["oversize"].ShouldBe(1);
-        host.Logs.Entries.ShouldContain(e => e.EventId == 2004 && e.Message.Contains("oversize", StringComparison.Ordinal));
+        host.Logs.Entries.ShouldContain(e => e.EventId == HubEventIds.PublishRefused && e.Message.Contains("oversize", StringComparison.Ordinal));
 
         // A message just under the limit goes through.
         var ok = await host.ConnectModuleAsync("sensor");

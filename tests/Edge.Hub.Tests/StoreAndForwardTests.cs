@@ -124,7 +124,7 @@ public sealed class StoreAndForwardTests
         var got = await host.ReadUpstreamAsync(6, upstream);
         got.Select(m => Seq(m.Body)).ShouldBe([100, 101, 102, 103, 104, 999]);
         host.Sim.GetStatus().UpstreamDelivered.ShouldBe(6);
-        host.Logs.Entries.Count(e => e.EventId == 2010).ShouldBe(5);
+        host.Logs.Entries.Count(e => e.EventId == HubEventIds.MessageExpired).ShouldBe(5);
     }
 
     [Fact]
@@ -218,7 +218,7 @@ public sealed class StoreAndForwardTests
         var got = await filter.TakeAsync(2);
         got.Select(m => Seq(m.Payload.ToArray())).ShouldBe([7, 7]);
         host.Sim.GetStatus().Redeliveries.ShouldBeGreaterThanOrEqualTo(1);
-        host.Logs.Entries.ShouldContain(e => e.EventId == 2011);
+        host.Logs.Entries.ShouldContain(e => e.EventId == HubEventIds.ModuleAckTimeout);
     }
 
     [Theory]

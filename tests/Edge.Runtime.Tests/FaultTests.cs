@@ -1,5 +1,6 @@
 using System.Text;
 using Edge.Runtime.Auth;
+using Edge.Runtime.Diagnostics;
 using Edge.Protocol;
 using Edge.TestSupport;
 using MQTTnet.Protocol;
@@ -123,7 +124,7 @@ public sealed class FaultTests() : BrokerTestBase("runtime-fault")
         connects[0].Result.ShouldBe(MqttConnectReasonCode.BadUserNameOrPassword);
         connects[^1].Result.ShouldBe(MqttConnectReasonCode.Success);
         source.Calls.ShouldBeGreaterThanOrEqualTo(2);
-        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 1007);
+        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == RuntimeEventIds.HubConnectRefused);
     }
 
     [Fact]
@@ -139,7 +140,7 @@ public sealed class FaultTests() : BrokerTestBase("runtime-fault")
         await TestBroker.WaitUntilAsync(() => h.Client.State == ConnectionState.Connected, Wait, "connected again");
         var ok = Broker.Connects.Where(c => c.Result == MqttConnectReasonCode.Success).ToArray();
         ok[0].Password.ShouldNotBe(ok[1].Password);
-        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 1004);
+        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == RuntimeEventIds.RenewingToken);
         h.Errors.ShouldBeEmpty();
     }
 
@@ -168,10 +169,10 @@ public sealed class FaultTests() : BrokerTestBase("runtime-fault")
         var otherPem = other.WriteCaPem(Path.Combine(Root, "other"));
         await using var h = ClientHarness.Create(Broker, State, adjust: s => s with { Trust = new PemFileTrustSource(otherPem) });
         await h.Client.StartAsync(TestContext.Current.CancellationToken);
-        await TestBroker.WaitUntilAsync(() => h.Collector.GetSnapshot().Any(r => r.Id.Id == 1005), Wait, "the certificate error");
+        await TestBroker.WaitUntilAsync(() => h.Collector.GetSnapshot().Any(r => r.Id.Id == RuntimeEventIds.CertificateRejected), Wait, "the certificate error");
         h.Client.State.ShouldNotBe(ConnectionState.Connected);
         Broker.Connects.ShouldBeEmpty();
-        var error = h.Collector.GetSnapshot().First(r => r.Id.Id == 1005).Message;
+        var error = h.Collector.GetSnapshot().First(r => r.Id.Id == RuntimeEventIds.CertificateRejected).Message;
         error.ShouldContain("does not chain to the configured edge CA");
         error.ShouldContain("Edge Test CA");
     }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Edge.Runtime.Client;
+using Edge.Runtime.Diagnostics;
 using Edge.Protocol;
 using Edge.TestSupport;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -167,7 +168,7 @@ public sealed class ModuleClientTests : IAsyncLifetime
         await h.StartAndWaitConnectedAsync();
         await _broker.SendInputAsync("nobody", [1]);
         await TestBroker.WaitUntilAsync(() => _broker.ClientAcks.Count == 1, Wait, "the PUBACK");
-        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 1011);
+        h.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == RuntimeEventIds.InputUnhandled);
     }
 
     [Fact]

@@ -73,13 +73,13 @@ public sealed class OutboxTests : IDisposable
 
         results.Count(r => r == SendStatus.Accepted).ShouldBe(9);
         results.Skip(9).ShouldAllBe(r => r == SendStatus.RejectedFull);
-        _logs.GetSnapshot().Count(r => r.Id.Id == 1040).ShouldBe(1);
+        _logs.GetSnapshot().Count(r => r.Id.Id == RuntimeEventIds.OutboxFull).ShouldBe(1);
         box.Bytes.ShouldBeLessThanOrEqualTo(10_000);
 
         // Room again after deletes: logged once, accepted.
         await box.DeleteAsync(box.ReadBatch(0, 3), TestContext.Current.CancellationToken);
         (await Put(box, "out", 1000)).Status.ShouldBe(SendStatus.Accepted);
-        _logs.GetSnapshot().Count(r => r.Id.Id == 1041).ShouldBe(1);
+        _logs.GetSnapshot().Count(r => r.Id.Id == RuntimeEventIds.OutboxRoom).ShouldBe(1);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class OutboxTests : IDisposable
         var left = box.ReadBatch(0, 100);
         left.Where(r => r.Output == "frames").Select(r => r.MessageId).ShouldBe(["f6", "f7", "f8", "f9"]);
         left.ShouldContain(r => r.MessageId == "alert-1");
-        _logs.GetSnapshot().Count(r => r.Id.Id == 1040).ShouldBe(1);
+        _logs.GetSnapshot().Count(r => r.Id.Id == RuntimeEventIds.OutboxFull).ShouldBe(1);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class OutboxTests : IDisposable
         (await Put(box, "out", 10)).Status.ShouldBe(SendStatus.Accepted);
         box.Count.ShouldBe(1);
         Directory.GetFiles(_dir.Path, "outbox.db.corrupt-*").ShouldNotBeEmpty();
-        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == 1042 && r.Level == LogLevel.Error);
+        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == RuntimeEventIds.OutboxQuarantined && r.Level == LogLevel.Error);
     }
 
     [Fact]
@@ -243,7 +243,7 @@ public sealed class OutboxTests : IDisposable
         await cts.CancelAsync();
         await pump;
         publisher.Published.Select(r => r.MessageId).ShouldBe(["new"]);
-        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == 1044);
+        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == RuntimeEventIds.OutboxExpired);
     }
 
     [Fact]
@@ -371,7 +371,7 @@ public sealed class OutboxTests : IDisposable
         ids.Distinct().Count().ShouldBe(ids.Count);
         ids.ShouldContain(200);
         ids.Count.ShouldBeLessThan(200);
-        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == 1046);
+        _logs.GetSnapshot().ShouldContain(r => r.Id.Id == RuntimeEventIds.OutboxDroppedOldest);
     }
 
     [Fact]

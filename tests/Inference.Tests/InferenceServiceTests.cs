@@ -276,7 +276,7 @@ public sealed class InferenceServiceTests : IAsyncLifetime
         Detections().Count.ShouldBe(1);
         Service.FramesInvalid.ShouldBe(4);
         Service.FramesProcessed.ShouldBe(1);
-        _serviceLog.Collector.GetSnapshot().Count(r => r.Id.Id == 5010).ShouldBe(4);
+        _serviceLog.Collector.GetSnapshot().Count(r => r.Id.Id == InferenceEventIds.FrameSkipped).ShouldBe(4);
     }
 
     [Fact]
@@ -477,7 +477,7 @@ public sealed class NoModelTests : IDisposable
         }
 
         service.FramesInvalid.ShouldBe(150);
-        log.Collector.GetSnapshot().Count(r => r.Id.Id == 5010).ShouldBe(2);
+        log.Collector.GetSnapshot().Count(r => r.Id.Id == InferenceEventIds.FrameSkipped).ShouldBe(2);
         client.Sent.ShouldBeEmpty();
     }
 }

@@ -192,7 +192,7 @@ public sealed class IoTHubServiceClientTests : IAsyncLifetime
 
         twin["etag"]!.GetValue<string>().ShouldBe("x");
         _hub.Requests.Count.ShouldBe(3);
-        _logger.Collector.GetSnapshot().Count(r => r.Id.Id == 3002 && r.Level == LogLevel.Warning).ShouldBe(2);
+        _logger.Collector.GetSnapshot().Count(r => r.Id.Id == DeploymentEventIds.IoTHubRequestRetrying && r.Level == LogLevel.Warning).ShouldBe(2);
     }
 
     [Fact]
@@ -205,8 +205,8 @@ public sealed class IoTHubServiceClientTests : IAsyncLifetime
 
         // The retry waits on the (fake) clock for the hub's 7 s, not for the base delay (zero in these tests).
         var apply = _client.ApplyConfigurationContentAsync("edge-1", [], Ct);
-        await TestBroker.WaitUntilAsync(() => _logger.Collector.GetSnapshot().Any(r => r.Id.Id == 3002), TimeSpan.FromSeconds(10), "the retry to be scheduled");
-        _logger.Collector.GetSnapshot().Single(r => r.Id.Id == 3002).Message.ShouldContain("retrying in 7000 ms");
+        await TestBroker.WaitUntilAsync(() => _logger.Collector.GetSnapshot().Any(r => r.Id.Id == DeploymentEventIds.IoTHubRequestRetrying), TimeSpan.FromSeconds(10), "the retry to be scheduled");
+        _logger.Collector.GetSnapshot().Single(r => r.Id.Id == DeploymentEventIds.IoTHubRequestRetrying).Message.ShouldContain("retrying in 7000 ms");
         _time.Advance(TimeSpan.FromSeconds(6));
         apply.IsCompleted.ShouldBeFalse("the clock has not reached the Retry-After delay: no timer can have fired");
         _hub.Requests.Count.ShouldBe(1);
@@ -272,7 +272,7 @@ public sealed class IoTHubServiceClientTests : IAsyncLifetime
         listener.Stop();
         using var client = NewClient(new IoTHubServiceClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}"), RetryBaseDelay = TimeSpan.Zero, MaxRetries = 2 });
         await Should.ThrowAsync<HttpRequestException>(() => client.GetModuleTwinAsync("edge-1", "Inference", Ct));
-        _logger.Collector.GetSnapshot().Count(r => r.Id.Id == 3002).ShouldBe(2);
+        _logger.Collector.GetSnapshot().Count(r => r.Id.Id == DeploymentEventIds.IoTHubRequestRetrying).ShouldBe(2);
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public sealed class ModuleSupervisorApplyTests
         log.ShouldContain("stdout: T=25");
         log.ShouldContain("stderr: to-stderr");
         log.ShouldContain("supervisor: exited with code 0");
-        h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 2811 && r.Message.Contains("StateDirectory"));
+        h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == HubEventIds.EnvOverridden && r.Message.Contains("StateDirectory"));
     }
 
     [Fact]
@@ -207,6 +207,6 @@ public sealed class ModuleSupervisorApplyTests
         await h.Supervisor.ApplyAsync(Desired(("m", Module("always"))), Ct);
 
         h.Status("m").RuntimeStatus.ShouldBe(RuntimeStatuses.Running);
-        h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 2813);
+        h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == HubEventIds.SupervisorHandlerFailed);
     }
 }

@@ -76,7 +76,7 @@ public sealed class ModuleSupervisorStopTests
         var final = h.Supervisor.GetStatus().ShouldHaveSingleItem();
         final.RuntimeStatus.ShouldBe(RuntimeStatuses.Stopped);
         final.PeakRssBytes.ShouldNotBeNull();
-        h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == 2805 && r.Level == LogLevel.Warning);
+        h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Id.Id == HubEventIds.StopGraceExpired && r.Level == LogLevel.Warning);
         await Should.ThrowAsync<ObjectDisposedException>(() => h.Supervisor.ApplyAsync(Desired(), Ct));
     }
 
