@@ -89,6 +89,10 @@ internal sealed class UpRun(UpOptions options, TextWriter stdout, TextWriter std
 
                     // Inference logs each frame its latest-frame queue drops (event 5011, Debug): the summary lists them by seq.
                     ["Logging__LogLevel__Inference.InferenceService"] = "Debug",
+
+                    // A detections message for every inferred frame, faces or not (the default sends an empty one only every
+                    // 10 s): the summary counts per frame, so a frame without a face must not look lost. Local route only.
+                    ["Inference__HeartbeatSeconds"] = "0.001",
                 },
             },
             sim.GetModuleConnectionString,
