@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using Edge.Cli.Commands;
 using Edge.Cli.Commands.Up;
@@ -149,49 +148,4 @@ public sealed partial class UpDashboardTests
 
     [GeneratedRegex(@"http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+")]
     private static partial Regex DashboardUrl();
-
-    /// <summary>A text writer the run and the test share.</summary>
-    private sealed class ConcurrentWriter : TextWriter
-    {
-        private readonly StringBuilder _text = new();
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public string Text
-        {
-            get
-            {
-                lock (_text)
-                {
-                    return _text.ToString();
-                }
-            }
-        }
-
-        public override void Write(char value)
-        {
-            lock (_text)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            lock (_text)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override Task WriteLineAsync(string? value)
-        {
-            lock (_text)
-            {
-                _text.AppendLine(value);
-            }
-
-            return Task.CompletedTask;
-        }
-    }
 }

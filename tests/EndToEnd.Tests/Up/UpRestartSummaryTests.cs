@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
 using Edge.Cli.Commands;
 using Edge.Cli.Commands.Up;
@@ -23,7 +22,7 @@ public sealed partial class UpRestartSummaryTests
         timeout.CancelAfter(TimeSpan.FromMinutes(5));
         var ct = timeout.Token;
         using var stop = new CancellationTokenSource();
-        var output = new SharedWriter();
+        var output = new ConcurrentWriter();
         UpstreamCollector? collector = null;
         var run = new UpRun(
             new UpOptions
@@ -133,49 +132,4 @@ public sealed partial class UpRestartSummaryTests
         Regex.Match(text, pattern) is { Success: true } m
             ? long.Parse(m.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)
             : throw new ShouldAssertException($"'{pattern}' not in the summary:\n{text}");
-
-    /// <summary>A text writer the run and the test share.</summary>
-    private sealed class SharedWriter : TextWriter
-    {
-        private readonly StringBuilder _text = new();
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public string Text
-        {
-            get
-            {
-                lock (_text)
-                {
-                    return _text.ToString();
-                }
-            }
-        }
-
-        public override void Write(char value)
-        {
-            lock (_text)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            lock (_text)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override Task WriteLineAsync(string? value)
-        {
-            lock (_text)
-            {
-                _text.AppendLine(value);
-            }
-
-            return Task.CompletedTask;
-        }
-    }
 }
