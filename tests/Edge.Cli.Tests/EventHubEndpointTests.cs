@@ -15,9 +15,8 @@ namespace Edge.Cli.Tests;
 /// <summary>
 /// <c>edge monitor --hub</c>'s first step against a fake IoT Hub AMQP endpoint on loopback (plain amqp://, real
 /// Microsoft.Azure.Amqp on both sides): SASL PLAIN with the hub policy's SAS token, a receiver on the events path, and the
-/// hub's <c>amqp:link:redirect</c> detach, from which the Event Hub-compatible connection string is derived. The read
-/// itself (Azure.Messaging.EventHubs against a real Event Hub) is not served here; its event formatting is tested on
-/// EventData built with the SDK's model factory.
+/// hub's <c>amqp:link:redirect</c> detach, from which the Event Hub-compatible connection string is derived; and the
+/// event formatting on EventData built with the SDK's model factory (the read itself: <see cref="EventHubReadTests"/>).
 /// </summary>
 public sealed class EventHubEndpointTests
 {
