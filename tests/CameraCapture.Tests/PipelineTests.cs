@@ -248,8 +248,13 @@ public sealed class PipelineTests
             h.Time.Advance(TimeSpan.FromMilliseconds(200));
             return factory.Opens == 4;
         }, "two failed reopen attempts then success");
-        await h.TickAsync(cam, 2);
-        cam.Health.State.ShouldBe(CameraState.Streaming);
+
+        // The reopened source's first frame arrives on the grabber thread: wait for the health to say so (fake clock moving).
+        await Harness.Eventually(() =>
+        {
+            h.Time.Advance(TimeSpan.FromMilliseconds(200));
+            return cam.Health.State == CameraState.Streaming;
+        }, "streaming again after the reconnect");
         cam.Counters.Reconnects.ShouldBe(2);
         h.HealthEvents.Select(e => e.State).ShouldContain(CameraState.Reconnecting);
         h.Logger.Collector.GetSnapshot().ShouldContain(r => r.Message.Contains("device not found (scripted)"));
